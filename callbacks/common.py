@@ -35,7 +35,10 @@ def get_entry(ctx: AppContext, model: str | None):
         ctx.registry.spec(model)
     except KeyError as exc:
         raise UserError(str(exc)) from None
-    return ctx.registry.get(model)
+    try:
+        return ctx.registry.get(model)
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from None
 
 
 def as_int(value, name: str, lo: int, hi: int) -> int:

@@ -40,7 +40,7 @@ def _error_handler(err: Exception):
 
 
 def make_background_manager(settings: Settings):
-    """Diskcache by default, Celery on Redis when ``REDIS_URL`` is set."""
+    """Threads over diskcache by default, Celery on Redis when ``REDIS_URL`` is set."""
     if settings.redis_url:
         from celery import Celery
         from dash import CeleryManager
@@ -48,10 +48,15 @@ def make_background_manager(settings: Settings):
         celery_app = Celery(__name__, broker=settings.redis_url, backend=settings.redis_url)
         return CeleryManager(celery_app)
     import diskcache
-    from dash import DiskcacheManager
+
+    from .background import ThreadedDiskcacheManager
 
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(settings.cache_dir / "background")))
+    cache = diskcache.Cache(str(settings.cache_dir / "background"), size_limit=1 << 30)
+    # cache_by makes results reusable across requests: returning to an earlier
+    # setting is instant.  The token changes when the server restarts.
+    token = settings.cache_token
+    return ThreadedDiskcacheManager(cache, cache_by=[lambda: token], expire=24 * 3600)
 
 
 def create_app(settings: Settings | None = None, registry=None) -> dash.Dash:

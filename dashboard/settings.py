@@ -45,6 +45,7 @@ class Settings:
     cache_dir: Path = field(default_factory=default_cache_dir)
     redis_url: str | None = None
     title: str = "KernelScope"
+    cache_token: str = field(default_factory=lambda: os.environ.get("KERNELSCOPE_CACHE_TOKEN", "v1"))
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> Settings:

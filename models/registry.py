@@ -151,6 +151,59 @@ class ModelEntry:
         """Keras model from the input to the input of layer ``key``."""
         return self.cached(("in", key), lambda: self.graph.submodel(key, layer_inputs=True))
 
+    @property
+    def head(self):
+        """How the output is produced (:class:`xai_core.heads.Head`)."""
+        from xai_core.heads import detect_head
+
+        return self.cached("head", lambda: detect_head(self.graph))
+
+    @property
+    def logits_model(self):
+        """The model without its final softmax/sigmoid (the model itself if it has none)."""
+        from xai_core.heads import logits_model
+
+        return self.cached("logits_model", lambda: logits_model(self.graph, self.head))
+
+    def score_model(self, softmax: bool = True):
+        """The model whose output is differentiated: probabilities (``softmax=True``) or logits."""
+        return self.model if softmax else self.logits_model
+
+    def gradients(self, x: np.ndarray, targets, softmax: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of all classes and ``d score[target] / d x`` for a batch.
+
+        One compiled function per (model, softmax on/off), traced once with a
+        ``None`` batch dimension.
+
+        Args:
+            x: ``(N, H, W, C)`` float32.
+            targets: ``(N,)`` class indices (or one int for every image).
+            softmax: Differentiate the probability (True) or the logit (False).
+
+        Returns:
+            ``(scores (N, K), grads (N, H, W, C))``; scores are probabilities or
+            logits to match ``softmax``.
+        """
+        import tensorflow as tf
+
+        x = np.asarray(x, np.float32)
+        targets = np.broadcast_to(np.asarray(targets, np.int32), (len(x),))
+        model = self.score_model(softmax)
+
+        def build():
+            def fn(images, classes):
+                with tf.GradientTape() as tape:
+                    tape.watch(images)
+                    scores = model(images, training=False)
+                    picked = tf.gather(scores, classes, axis=1, batch_dims=1)
+                return scores, tape.gradient(picked, images)
+            return fn
+
+        sig = [tf.TensorSpec((None, *self.input_shape), tf.float32), tf.TensorSpec((None,), tf.int32)]
+        fn = self.compiled(("gradients", bool(softmax)), build, signature=sig)
+        scores, grads = fn(tf.convert_to_tensor(x), tf.convert_to_tensor(targets))
+        return scores.numpy(), grads.numpy()
+
     def compiled(self, key, build: Callable[[], Callable], signature: list | None = None):
         """A compiled ``tf.function`` cached under ``key``.
 
@@ -199,8 +252,9 @@ class ModelEntry:
                         lambda: lambda t: model(t, training=False), x)
 
     def warm_up(self) -> None:
-        """Trace the forward pass once so the first user request is fast."""
+        """Trace the forward pass and the gradients once so the first user request is fast."""
         self.predict(self.x[:1])
+        self.gradients(self.x[:1], 0, softmax=True)
 
 
 class ModelRegistry:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
 from xai_core.convolution import TheoremSteps
 from xai_core.fourier import magnitude
@@ -11,7 +10,7 @@ from xai_core.fourier import magnitude
 from .images import Panel, grid_figure, symmetric_limit
 
 
-def theorem_figure(steps: TheoremSteps, log: bool = True) -> go.Figure:
+def theorem_figure(steps: TheoremSteps, log: bool = True) -> dict:
     """Two rows: the spatial domain on top, the Fourier domain below.
 
     Top: the layer's input channel x, the flipped kernel h zero-padded to the

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 
-from . import theme
-from .images import Panel, grid_figure, message_figure, symmetric_limit
+from .images import Panel, encode, grid_figure, message_figure, symmetric_limit
+from .theme import line_figure
 
 
 @dataclass
@@ -22,7 +21,7 @@ class LayerKernels:
     phases: list[np.ndarray]
 
 
-def kernel_grid(layers: list[LayerKernels], log: bool = False) -> go.Figure:
+def kernel_grid(layers: list[LayerKernels], log: bool = False) -> dict:
     """Rows = layers; for each drawn kernel: weights, |F| and phase side by side.
 
     Weights share one symmetric colour scale per layer, as do magnitudes.
@@ -37,24 +36,34 @@ def kernel_grid(layers: list[LayerKernels], log: bool = False) -> go.Figure:
         for k, (ci, co), mag, ph in zip(layer.kernels, layer.channels, layer.magnitudes, layer.phases):
             panels += [
                 Panel(k, f"{layer.layer} [{ci}→{co}]", "signed", wmax, "w"),
-                Panel(mag, "log₁₀(1+|F|)" if log else "|F|", "magnitude", fmax, "|F|"),
-                Panel(ph, "phase", "phase", None, "rad"),
+                Panel(mag, f"{layer.layer} [{ci}→{co}] " + ("log₁₀(1+|F|)" if log else "|F|"), "magnitude",
+                      fmax, "|F|"),
+                Panel(ph, f"{layer.layer} [{ci}→{co}] phase", "phase", None, "rad"),
             ]
         panels += [None] * (3 * (per_row - len(layer.kernels)))
-    return grid_figure(panels, cols=3 * per_row, height_per_row=150, horizontal_spacing=0.012)
+    fig = grid_figure(panels, cols=3 * per_row, height_per_row=150, horizontal_spacing=0.012)
+    # short visible titles; the full name stays in each trace's name
+    for ann in fig["layout"]["annotations"]:
+        text = ann["text"]
+        if text.endswith(" phase"):
+            ann["text"] = "phase"
+        elif "|F|" in text:
+            ann["text"] = "log₁₀(1+|F|)" if log else "|F|"
+    return fig
 
 
-def power_profiles(curves: list[tuple[str, np.ndarray, np.ndarray, str]]) -> go.Figure:
+def power_profiles(curves: list[tuple[str, np.ndarray, np.ndarray, str]]) -> dict:
     """One line per layer: radially averaged power ``(label, freq, profile, character)``."""
     if not curves:
         return message_figure("No convolution layers.", height=320)
-    fig = go.Figure()
+    traces = []
     for label, freq, profile, character in curves:
         norm = profile / profile[0] if profile[0] > 0 else profile
-        fig.add_trace(go.Scatter(
-            x=freq, y=norm, mode="lines+markers", name=f"{label}: {character}",
-            hovertemplate="f=%{x:.3f} cycles/px<br>power / power(0)=%{y:.3g}<extra>" + label + "</extra>",
-        ))
-    fig.update_xaxes(title_text="spatial frequency (cycles per pixel)", range=[0, 0.5])
-    fig.update_yaxes(title_text="mean power, relative to f = 0", type="log")
-    return theme.apply(fig, height=360, legend=dict(orientation="h", y=-0.25))
+        traces.append({
+            "type": "scatter", "mode": "lines+markers", "x": encode(freq), "y": encode(norm),
+            "name": f"{label}: {character}",
+            "hovertemplate": "f=%{x:.3f} cycles/px<br>power / power(0)=%{y:.3g}<extra>" + label + "</extra>",
+        })
+    return line_figure(traces, height=360,
+                       xaxis={"title": {"text": "spatial frequency (cycles per pixel)"}, "range": [0, 0.5]},
+                       yaxis={"title": {"text": "mean power, relative to f = 0"}, "type": "log"})

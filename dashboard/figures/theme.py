@@ -1,13 +1,14 @@
-"""The one plotly template of KernelScope, and its colour scales.
+"""The look of every KernelScope figure: one small layout "template" and the colour scales.
 
-The template is deliberately small (it travels with every figure): a white
-background, a quiet grid, the app's font and colourway.
+Figures are plain plotly JSON dictionaries (see :mod:`dashboard.figures.images`
+for why); :func:`base_layout` gives the shared layout they all start from.  The
+same look is registered as the plotly template ``"kernelscope"`` for the odd
+``go.Figure`` built in notebooks or exports.
 """
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-import plotly.io as pio
+import copy
 
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 COLORWAY = ["#2f6db5", "#d9622b", "#3a9a5b", "#8e5bb5", "#c23b4e", "#6b7a8f", "#d6a226", "#1f9fa6"]
@@ -16,28 +17,46 @@ COLORWAY = ["#2f6db5", "#d9622b", "#3a9a5b", "#8e5bb5", "#c23b4e", "#6b7a8f", "#
 DIVERGING = "RdBu_r"  # signed values, always symmetric around 0
 MAGNITUDE = "Viridis"  # non-negative values (spectra, saliency)
 PHASE = "Twilight"  # cyclic, -pi .. pi
-GRAY = "gray"  # images
+GRAY = "Greys_r"  # images: black = low, white = high
 ERROR = "Magma"  # absolute errors (often on a log scale)
 
 TEMPLATE_NAME = "kernelscope"
-
-_template = go.layout.Template(
-    layout=go.Layout(
-        font=dict(family=FONT, size=12, color="#1f2933"),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        colorway=COLORWAY,
-        margin=dict(l=40, r=20, t=40, b=40),
-        xaxis=dict(gridcolor="#e6e9ee", zerolinecolor="#cfd5dd", linecolor="#cfd5dd"),
-        yaxis=dict(gridcolor="#e6e9ee", zerolinecolor="#cfd5dd", linecolor="#cfd5dd"),
-        hoverlabel=dict(font=dict(family=FONT)),
-        title=dict(font=dict(size=14)),
-    )
-)
-pio.templates[TEMPLATE_NAME] = _template
+_AXIS = {"gridcolor": "#e6e9ee", "zerolinecolor": "#cfd5dd", "linecolor": "#cfd5dd"}
+_LAYOUT = {
+    "font": {"family": FONT, "size": 12, "color": "#1f2933"},
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "colorway": COLORWAY,
+    "margin": {"l": 50, "r": 20, "t": 30, "b": 40},
+    "hoverlabel": {"font": {"family": FONT}},
+    "xaxis": dict(_AXIS),
+    "yaxis": dict(_AXIS),
+}
 
 
-def apply(fig: go.Figure, **layout) -> go.Figure:
-    """Give ``fig`` the KernelScope template and any extra layout settings."""
-    fig.update_layout(template=TEMPLATE_NAME, **layout)
-    return fig
+def base_layout() -> dict:
+    """A fresh copy of the shared layout."""
+    return copy.deepcopy(_LAYOUT)
+
+
+def register_template() -> None:
+    """Register the look as the plotly template ``"kernelscope"``."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    pio.templates[TEMPLATE_NAME] = go.layout.Template(layout=_LAYOUT)
+
+
+def line_figure(traces: list[dict], *, height: int = 340, xaxis: dict | None = None,
+                yaxis: dict | None = None, legend_below: bool = True, title: str | None = None) -> dict:
+    """A figure dict for line/marker plots with the shared look."""
+    layout = base_layout()
+    layout["height"] = height
+    layout["xaxis"].update(xaxis or {})
+    layout["yaxis"].update(yaxis or {})
+    if legend_below:
+        layout["legend"] = {"orientation": "h", "y": -0.25}
+    if title:
+        layout["title"] = {"text": title, "font": {"size": 14}}
+        layout["margin"] = dict(layout["margin"], t=50)
+    return {"data": traces, "layout": layout}
