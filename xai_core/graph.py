@@ -36,6 +36,8 @@ class LayerNode:
     layer: object
     inputs: list = field(default_factory=list)
     outputs: list = field(default_factory=list)
+    call_args: tuple = ()
+    call_kwargs: dict = field(default_factory=dict)
 
     @property
     def type_name(self) -> str:
@@ -83,6 +85,39 @@ class FlatGraph:
                 raise GraphError(f"layer {k!r} has {len(src)} {'inputs' if layer_inputs else 'outputs'}")
             tensors.append(src[0])
         return keras.Model(self.inputs, tensors[0] if isinstance(outputs, str) else tensors)
+
+    def rebuild(self, start: str, name: str | None = None):
+        """The rest of the model after layer ``start``: a Keras model from a new input
+        shaped like ``start``'s output to the model's outputs.
+
+        Every layer after ``start`` is called again (sharing its weights) on the
+        new symbolic input; layers that do not depend on ``start``'s output are
+        not allowed (their inputs would be missing).
+        """
+        import keras
+
+        node = self[start]
+        if len(node.outputs) != 1:
+            raise GraphError(f"layer {start!r} has {len(node.outputs)} outputs")
+        src = node.outputs[0]
+        new_input = keras.Input(batch_shape=src.shape, dtype=src.dtype, name=f"{start.replace('/', '_')}_out")
+        mapping = {id(src): new_input}
+        after = self.nodes[self.nodes.index(node) + 1:]
+        for n in after:
+            if not all(id(t) in mapping for t in n.inputs):
+                missing = [t.name for t in n.inputs if id(t) not in mapping]
+                raise GraphError(f"layer {n.key!r} needs {missing}, which do not come from {start!r}")
+
+            def sub(t):
+                return mapping.get(id(t), t) if isinstance(t, keras.KerasTensor) else t
+
+            args = keras.tree.map_structure(sub, n.call_args)
+            kwargs = keras.tree.map_structure(sub, n.call_kwargs)
+            out = n.layer(*args, **kwargs)
+            for old, new in zip(n.outputs, keras.tree.flatten(out)):
+                mapping[id(old)] = new
+        outs = [mapping[id(t)] for t in self.model.outputs]
+        return keras.Model(new_input, outs[0] if len(outs) == 1 else outs, name=name or f"after_{start}")
 
 
 def layer_kind(layer) -> str:
@@ -154,7 +189,8 @@ def flatten(model) -> FlatGraph:
             def call_leaf(*args, **kwargs):
                 out = op(*args, **kwargs)
                 ins = [t for t in keras.tree.flatten((args, kwargs)) if isinstance(t, keras.KerasTensor)]
-                nodes.append(LayerNode(unique(prefix + op.name), op, ins, keras.tree.flatten(out)))
+                nodes.append(LayerNode(unique(prefix + op.name), op, ins, keras.tree.flatten(out),
+                                       tuple(args), dict(kwargs)))
                 return out
             return call_leaf
 
