@@ -25,10 +25,10 @@ def theorem_figure(steps: TheoremSteps, log: bool = True) -> dict:
         Panel(steps.image, "input channel x", "signed" if steps.image.min() < 0 else "image", None, "x"),
         Panel(np.fft.fftshift(steps.kernel_embedded), f"kernel h, flipped, padded to {grid}", "signed", None, "h"),
         Panel(steps.result, "IFFT(F{x}·F{h})", "signed", out_lim, "y"),
-        Panel(steps.reference, "Keras: tf.nn.conv2d", "signed", out_lim, "y"),
+        Panel(steps.reference, "Keras: tf.nn.conv2d", "signed", out_lim, "y", colorbar=True),
         Panel(magnitude(steps.image_spectrum, log), f"{lab} of F{{x}}", "magnitude", None, "|F|"),
         Panel(magnitude(steps.kernel_spectrum, log), f"{lab} of F{{h}}", "magnitude", None, "|F|"),
         Panel(magnitude(steps.product, log), f"{lab} of F{{x}}·F{{h}}", "magnitude", None, "|F|"),
-        Panel(steps.difference, "IFFT − Keras", "signed", None, "Δ"),
+        Panel(steps.difference, "IFFT − Keras", "signed", None, "Δ", colorbar=True),
     ]
-    return grid_figure(panels, cols=4, height_per_row=230)
+    return grid_figure(panels, cols=4, height_per_row=230, horizontal_spacing=0.05)

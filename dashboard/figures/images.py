@@ -162,7 +162,14 @@ def grid_figure(panels: list[Panel | None], cols: int, *, height_per_row: int = 
             continue
         r, c = divmod(i, cols)
         k = "" if i == 0 else str(i + 1)
-        data.append(heatmap(panel, f"x{k}", f"y{k}"))
+        trace = heatmap(panel, f"x{k}", f"y{k}")
+        if panel.colorbar and trace["type"] == "heatmap":
+            # a slim colour bar hugging the panel's right edge
+            trace["colorbar"] = {"thickness": 8, "len": ydom[r][1] - ydom[r][0], "lenmode": "fraction",
+                                 "x": xdom[c][1] + 0.002, "xanchor": "left", "y": (ydom[r][0] + ydom[r][1]) / 2,
+                                 "yanchor": "middle", "outlinewidth": 0, "tickfont": {"size": 9},
+                                 "exponentformat": "e"}
+        data.append(trace)
         layout[f"xaxis{k}"] = {"domain": list(xdom[c]), "anchor": f"y{k}", "showticklabels": False,
                                "showgrid": False, "zeroline": False, "ticks": "", "constrain": "domain"}
         layout[f"yaxis{k}"] = {"domain": list(ydom[r]), "anchor": f"x{k}", "showticklabels": False,
@@ -176,7 +183,7 @@ def grid_figure(panels: list[Panel | None], cols: int, *, height_per_row: int = 
         annotations.append({"text": text, "x": 1.0, "y": (ydom[r][0] + ydom[r][1]) / 2, "xref": "paper",
                             "yref": "paper", "xanchor": "left", "textangle": 90, "showarrow": False})
     layout.update(height=max(220, rows * height_per_row + 60), annotations=annotations,
-                  margin={"l": 10, "r": 10, "t": 50 if title else 30, "b": 10})
+                  margin={"l": 10, "r": 30, "t": 60 if title else 40, "b": 10})
     if title:
         layout["title"] = {"text": title}
     return {"data": data, "layout": layout}

@@ -13,12 +13,21 @@ import copy
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 COLORWAY = ["#2f6db5", "#d9622b", "#3a9a5b", "#8e5bb5", "#c23b4e", "#6b7a8f", "#d6a226", "#1f9fa6"]
 
+
+def _scale(name: str) -> list:
+    """A plotly colour scale as an explicit list: plotly.js knows only a few names
+    (and none of the reversed "_r" ones), and figures here are sent as raw JSON."""
+    from plotly.colors import get_colorscale
+
+    return [[round(float(p), 4), c] for p, c in get_colorscale(name)]
+
+
 # Colour scales by the meaning of the data
-DIVERGING = "RdBu_r"  # signed values, always symmetric around 0
-MAGNITUDE = "Viridis"  # non-negative values (spectra, saliency)
-PHASE = "Twilight"  # cyclic, -pi .. pi
-GRAY = "Greys_r"  # images: black = low, white = high
-ERROR = "Magma"  # absolute errors (often on a log scale)
+DIVERGING = _scale("RdBu_r")  # signed values, always symmetric around 0: blue < 0 < red
+MAGNITUDE = _scale("Viridis")  # non-negative values (spectra, saliency)
+PHASE = _scale("Twilight")  # cyclic, -pi .. pi
+GRAY = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]  # images: black = low, white = high
+ERROR = _scale("Magma")  # absolute errors (often on a log scale)
 
 TEMPLATE_NAME = "kernelscope"
 _AXIS = {"gridcolor": "#e6e9ee", "zerolinecolor": "#cfd5dd", "linecolor": "#cfd5dd"}
