@@ -30,7 +30,11 @@ def wait_for(duo, fn, timeout=20):
 
 
 def choose_model(duo, name):
-    duo.select_dcc_dropdown(f"#{ids.APP_MODEL_DROPDOWN}", value=name)
+    """Pick a model in the global dropdown by its title (Dash 4 matches options by their label text)."""
+    from models.specs import BUILTIN_SPECS
+
+    title = BUILTIN_SPECS[name].title if name in BUILTIN_SPECS else name
+    duo.select_dcc_dropdown(f"#{ids.APP_MODEL_DROPDOWN}", value=title)
 
 
 def test_every_page_loads_without_console_errors(serve):
