@@ -39,8 +39,12 @@ def out_channels(entry, index: int) -> int:
     return entry.cached(("summary-cout", key), lambda: int(effective_kernel(entry.graph[key].layer).shape[3]))
 
 
-def slider_ranges(ctx: AppContext, model, layer, kernel, image):
-    """Outputs: layer max and value, kernel max and value, image max and value (values clamped into range)."""
+def slider_ranges(ctx: AppContext, model, layer, kernel, image, trigger=None):
+    """Outputs: layer max and value, kernel max and value, image max and value.
+
+    Values are clamped into the new ranges; a new model (``trigger`` is the
+    model dropdown) starts again at layer 0, kernel 0, image 0.
+    """
     try:
         entry = get_entry(ctx, model)
     except UserError:
@@ -54,7 +58,6 @@ def slider_ranges(ctx: AppContext, model, layer, kernel, image):
             return min(max(int(v), 0), hi)
         except (TypeError, ValueError):
             return 0
-    trigger = dash_ctx.triggered_id if dash_ctx else None
     if trigger == ids.APP_MODEL_DROPDOWN:
         layer, kernel, image = 0, 0, 0
     layer = clamp(layer, n_layers - 1)
@@ -124,7 +127,7 @@ def register(app, ctx: AppContext) -> None:
         Input(ids.SUMMARY_LAYER_SLIDER, "value"),
         State(ids.SUMMARY_KERNEL_SLIDER, "value"),
         State(ids.SUMMARY_IMAGE_SLIDER, "value"),
-    )(lambda *args: slider_ranges(ctx, *args))
+    )(lambda *args: slider_ranges(ctx, *args, trigger=dash_ctx.triggered_id))
     app.callback(
         Output(ids.SUMMARY_GRAPH, "figure"),
         Output(ids.SUMMARY_CAPTION_TEXT, "children"),
