@@ -153,8 +153,8 @@ def numbers(entry, result: TaylorResult, predicted: int):
             html.Ul(summary, className="relevance-sums")]
 
 
-def caption(entry, result: TaylorResult, predicted: int, filter_name: str, sigma: float) -> str:
-    cls = f"class {result.target} ({entry.class_names[result.target]})"
+def caption(entry, result: TaylorResult, predicted: int, filter_name: str, sigma: float, image: int) -> str:
+    cls = f"image {image}, class {result.target} ({entry.class_names[result.target]})"
     why = "predicted" if result.target == predicted else f"chosen; the model predicts {predicted}"
     f = "softmax probability" if result.softmax else "logit (the model without its final softmax)"
     return (f"Explaining {cls}, {why} · differentiating its {f} · root point: "
@@ -179,7 +179,7 @@ def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_va
     if entry.head.kind == "linear":
         note = message(f"{entry.name}: {entry.head.describe()}, so softmax on and off differentiate the same "
                        "output.", "info")
-    return fig, over, nums, caption(entry, result, predicted, filter_name, float(sigma)), note
+    return fig, over, nums, caption(entry, result, predicted, filter_name, float(sigma), int(image)), note
 
 
 @user_errors(n_outputs=3, message_index=2)
