@@ -2,8 +2,9 @@
 
 What is recomputed when:
 
-* new model, image, target class or softmax setting: one backward pass (the
-  gradient at x, cached per (model, image, target, softmax));
+* new model, image or softmax setting: one call of the compiled gradient
+  function that returns the gradient of every class at x (cached per
+  (model, image, softmax)), so a new target class recomputes nothing;
 * new filter or sigma: the root point x̃, one forward pass for f(x̃) and the
   product ``R = ∂y/∂x · (x − x̃)``; the gradient comes from the cache;
 * gamma: the figure only (a ``Patch`` of the R panel, from cached arrays);
@@ -59,7 +60,7 @@ class LRU:
             self._data.clear()
 
 
-GRADIENTS = LRU(512)  # (model, image, target, softmax) -> (scores at x, grad at x)
+GRADIENTS = LRU(256)  # (model, image, softmax) -> (scores at x (K,), ∂score_k/∂x for every class k (K, H, W, C))
 ROOTS = LRU(512)  # (model, image, filter, sigma, softmax) -> (x̃, scores at x̃)
 
 
@@ -74,17 +75,36 @@ def probabilities(entry, scores: np.ndarray, softmax: bool) -> np.ndarray:
     return e / e.sum()
 
 
-def predicted_class(entry, image: int) -> int:
-    return entry.cached(("relevance-pred", image), lambda: int(np.argmax(entry.predict(entry.sample(image)[0]))))
+def _root_key(entry, image, filter_name, sigma, softmax):
+    return (entry.name, image, filter_name, float(sigma), bool(softmax))
 
 
-def gradient_at(entry, image: int, target: int, softmax: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Scores at x and ``∂ score[target] / ∂x`` for a bundled sample (cached)."""
+def gradients_at(entry, image: int, softmax: bool, filter_name: str | None = None,
+                 sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Scores at x and the gradient of every class score at x, for a bundled sample (cached).
+
+    All K classes come from one call of the registry's compiled gradient
+    function on a batch of K copies of x (target k for copy k), so changing
+    the target class later costs nothing.  When ``filter_name`` and ``sigma``
+    are given, the root point rides along in the same batch and its scores
+    are cached too (a new image then costs one TensorFlow call, not three).
+    """
+    key = (entry.name, image, bool(softmax))
+
     def build():
         x = entry.sample(image)[0]
-        scores, grads = entry.gradients(x[None], target, softmax=softmax)
-        return scores[0], grads[0]
-    return GRADIENTS.get((entry.name, image, target, softmax), build)
+        k = len(entry.class_names)
+        batch, targets = [x] * k, list(range(k))
+        root = None
+        if filter_name is not None:
+            root = filters.root_point(x, filter_name, sigma)
+            batch.append(root)
+            targets.append(0)
+        scores, grads = entry.gradients(np.stack(batch), np.asarray(targets, np.int32), softmax=softmax)
+        if root is not None:
+            ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: (root, scores[k]))
+        return scores[0], grads[:k]
+    return GRADIENTS.get(key, build)
 
 
 def root_at(entry, image: int, filter_name: str, sigma: float, softmax: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +115,7 @@ def root_at(entry, image: int, filter_name: str, sigma: float, softmax: bool) ->
         scores = entry.run(("relevance-scores", bool(softmax)), lambda: lambda t: model(t, training=False),
                            root[None])
         return root, scores[0]
-    return ROOTS.get((entry.name, image, filter_name, float(sigma), softmax), build)
+    return ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), build)
 
 
 def parse_target(value, n_classes: int):
@@ -114,9 +134,10 @@ def compute(ctx: AppContext, model, image, filter_name, sigma, target, softmax_v
     k = len(entry.class_names)
     chosen = parse_target(target, k)
     softmax = is_on(softmax_value)
-    predicted = predicted_class(entry, image)
+    scores_x, grads = gradients_at(entry, image, softmax, filter_name, sigma)
+    predicted = int(np.argmax(scores_x))  # the same for probabilities and logits
     cls = predicted if chosen is None else chosen
-    scores_x, grad = gradient_at(entry, image, cls, softmax)
+    grad = grads[cls]
     root, scores_root = root_at(entry, image, filter_name, sigma, softmax)
     x = entry.sample(image)[0]
     result = TaylorResult(x, root, grad, taylor_relevance(grad, x, root), scores_x, scores_root, cls, softmax)

@@ -13,6 +13,7 @@ from xai_core.graph import effective_kernel
 from xai_core.summary import kernel_view, layer_table
 
 from .common import AppContext, UserError, as_choice, as_int, get_entry, user_errors
+from .relevance import LRU
 
 VIEWS = {ids.SUMMARY_ALL_BUTTON: "all", ids.SUMMARY_CONV_BUTTON: "conv", ids.SUMMARY_DENSE_BUTTON: "dense",
          ids.SUMMARY_OTHERS_BUTTON: "other", ids.SUMMARY_CLEAR_BUTTON: None}
@@ -65,12 +66,33 @@ def slider_ranges(ctx: AppContext, model, layer, kernel, image, trigger=None):
     return n_layers - 1, layer, k_max, clamp(kernel, k_max), entry.n_samples - 1, clamp(image, entry.n_samples - 1)
 
 
+ACTIVATIONS = LRU(16)  # (model, image) -> inputs and outputs of every conv layer
+
+
+def _all_conv_tensors(entry):
+    """One Keras model from the input to the input and the output of every 2-D conv layer."""
+    import keras
+
+    convs = entry.conv_layers
+    outs = [n.inputs[0] for n in convs] + [n.outputs[0] for n in convs]
+    return keras.Model(entry.graph.inputs, outs, name=f"{entry.name}_conv_io")
+
+
 def activations(entry, key: str, image: int) -> tuple[np.ndarray, np.ndarray]:
-    """The input and output of layer ``key`` for a bundled image (cached)."""
+    """The input and output of conv layer ``key`` for a bundled image.
+
+    One compiled forward pass yields every conv layer's input and output for
+    the image (cached for the last few images), so moving the Layer or Kernel
+    slider never runs the model.
+    """
     def build():
-        x = entry.sample(image)[0][None]
-        return (entry.layer_activation(key, x, layer_input=True)[0], entry.layer_activation(key, x)[0])
-    return entry.cached(("summary-act", key, image), build)
+        model = entry.cached("summary-conv-io", lambda: _all_conv_tensors(entry))
+        out = entry.run("summary-conv-io", lambda: lambda t: model(t, training=False), entry.sample(image)[0][None])
+        return [a[0] for a in out]
+    acts = ACTIVATIONS.get((entry.name, image), build)
+    index = [n.key for n in entry.conv_layers].index(key)
+    n = len(entry.conv_layers)
+    return acts[index], acts[n + index]
 
 
 @user_errors(n_outputs=3, message_index=2)
