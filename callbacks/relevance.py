@@ -233,11 +233,11 @@ def set_opacity(opacity):
 
 
 def model_controls(ctx: AppContext, model):
-    """Outputs: image slider max, image value, target options, target value, channel options, channel value."""
+    """Outputs: image slider max, value and marks, target options and value, channel options and value."""
     try:
         entry = get_entry(ctx, model)
     except UserError:
-        return 0, 0, [{"label": "predicted class", "value": PREDICTED}], PREDICTED, [], "sum"
+        return 0, 0, {0: "0"}, [{"label": "predicted class", "value": PREDICTED}], PREDICTED, [], "sum"
     targets = [{"label": "predicted class", "value": PREDICTED}] + [
         {"label": f"{i}: {name}", "value": str(i)} for i, name in enumerate(entry.class_names)]
     c = entry.input_shape[-1]
@@ -245,13 +245,16 @@ def model_controls(ctx: AppContext, model):
     if c > 1:
         names = ["R", "G", "B"] if c == 3 else [str(i) for i in range(c)]
         channels += [{"label": names[i], "value": str(i)} for i in range(c)]
-    return entry.n_samples - 1, 0, targets, PREDICTED, channels, "sum"
+    n = entry.n_samples - 1
+    marks = {i: str(i) for i in sorted({0, n // 2, n})}
+    return n, 0, marks, targets, PREDICTED, channels, "sum"
 
 
 def register(app, ctx: AppContext) -> None:
     app.callback(
         Output(ids.RELEVANCE_IMAGE_SLIDER, "max"),
         Output(ids.RELEVANCE_IMAGE_SLIDER, "value"),
+        Output(ids.RELEVANCE_IMAGE_SLIDER, "marks"),
         Output(ids.RELEVANCE_TARGET_DROPDOWN, "options"),
         Output(ids.RELEVANCE_TARGET_DROPDOWN, "value"),
         Output(ids.RELEVANCE_CHANNEL_RADIO, "options"),

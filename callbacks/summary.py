@@ -40,8 +40,14 @@ def out_channels(entry, index: int) -> int:
     return entry.cached(("summary-cout", key), lambda: int(effective_kernel(entry.graph[key].layer).shape[3]))
 
 
+def marks(hi: int, offset: int = 0) -> dict:
+    """Slider marks at both ends (and the middle for long ranges); ``offset`` 1 labels layers from 1."""
+    points = {0, hi} | ({hi // 2} if hi >= 8 else set())
+    return {p: str(p + offset) for p in sorted(points)}
+
+
 def slider_ranges(ctx: AppContext, model, layer, kernel, image, trigger=None):
-    """Outputs: layer max and value, kernel max and value, image max and value.
+    """Outputs: layer max and value, kernel max and value, image max and value, then the three sliders' marks.
 
     Values are clamped into the new ranges; a new model (``trigger`` is the
     model dropdown) starts again at layer 0, kernel 0, image 0.
@@ -49,10 +55,10 @@ def slider_ranges(ctx: AppContext, model, layer, kernel, image, trigger=None):
     try:
         entry = get_entry(ctx, model)
     except UserError:
-        return 0, 0, 0, 0, 0, 0
+        return 0, 0, 0, 0, 0, 0, marks(0), marks(0), marks(0)
     n_layers = len(entry.conv_layers)
     if n_layers == 0:
-        return 0, 0, 0, 0, entry.n_samples - 1, 0
+        return 0, 0, 0, 0, entry.n_samples - 1, 0, marks(0), marks(0), marks(entry.n_samples - 1)
 
     def clamp(v, hi):
         try:
@@ -63,7 +69,9 @@ def slider_ranges(ctx: AppContext, model, layer, kernel, image, trigger=None):
         layer, kernel, image = 0, 0, 0
     layer = clamp(layer, n_layers - 1)
     k_max = out_channels(entry, layer) - 1
-    return n_layers - 1, layer, k_max, clamp(kernel, k_max), entry.n_samples - 1, clamp(image, entry.n_samples - 1)
+    n_img = entry.n_samples - 1
+    return (n_layers - 1, layer, k_max, clamp(kernel, k_max), n_img, clamp(image, n_img),
+            marks(n_layers - 1, 1), marks(k_max), marks(n_img))
 
 
 ACTIVATIONS = LRU(16)  # (model, image) -> inputs and outputs of every conv layer
@@ -145,6 +153,9 @@ def register(app, ctx: AppContext) -> None:
         Output(ids.SUMMARY_KERNEL_SLIDER, "value"),
         Output(ids.SUMMARY_IMAGE_SLIDER, "max"),
         Output(ids.SUMMARY_IMAGE_SLIDER, "value"),
+        Output(ids.SUMMARY_LAYER_SLIDER, "marks"),
+        Output(ids.SUMMARY_KERNEL_SLIDER, "marks"),
+        Output(ids.SUMMARY_IMAGE_SLIDER, "marks"),
         Input(ids.APP_MODEL_DROPDOWN, "value"),
         Input(ids.SUMMARY_LAYER_SLIDER, "value"),
         State(ids.SUMMARY_KERNEL_SLIDER, "value"),

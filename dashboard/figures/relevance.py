@@ -57,7 +57,7 @@ def relevance_figure(x, root, grad, relevance, *, gamma: float, channel: str = "
         Panel(gamma_map(channel_view(relevance, channel), gamma), f"R, γ = {gamma:g}{summed}{suffix}", "signed",
               1.0, "R (scaled)", True),
     ]
-    return grid_figure(panels, cols=4, height_per_row=260, horizontal_spacing=0.04)
+    return grid_figure(panels, cols=4, height_per_row=260, horizontal_spacing=0.07)
 
 
 def overlay_figure(x, relevance, *, gamma: float, opacity: float, channel: str = "sum",

@@ -14,7 +14,7 @@ DESCRIPTION = "Every layer with its shape and parameters, and one kernel's avera
 
 def _slider(component_id: str):
     return dcc.Slider(id=component_id, min=0, max=0, step=1, value=0, marks=None, updatemode="mouseup",
-                      tooltip={"placement": "bottom", "always_visible": True})
+                      tooltip={"placement": "top", "always_visible": False})
 
 
 def layout(**_query):
@@ -48,12 +48,13 @@ def layout(**_query):
                 "layer's true output channel for comparison.",
                 className="lead",
             ),
-            panel("Layers", control("Show", buttons, "Parameter counts are Keras' own (layer.count_params())."),
-                  html.Div(id=ids.SUMMARY_TABLE)),
-            dcc.Store(id=ids.SUMMARY_VIEW_STORE, data=None),
             sliders,
             message_area(ids.SUMMARY_MESSAGE),
             html.Div(id=ids.SUMMARY_CAPTION_TEXT, className="caption"),
             panel("One kernel on one image", graph(ids.SUMMARY_GRAPH)),
+            panel("Layers", buttons, html.Div(id=ids.SUMMARY_TABLE),
+                  subtitle="Like Keras' model.summary(), as a table; parameter counts are Keras' own "
+                           "(layer.count_params()), a layer shared by several calls is counted once."),
+            dcc.Store(id=ids.SUMMARY_VIEW_STORE, data=None),
         ]
     )

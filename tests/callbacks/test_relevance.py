@@ -122,8 +122,8 @@ def test_rgb_channels(app_context):
     assert fig1["data"][0]["type"] == "heatmap"
     close(decode(fig1["data"][2]["z"]), g[0][:, :, 1])
     opts = cb.model_controls(app_context, "cifar5")
-    assert opts[0] == entry.n_samples - 1 and [o["value"] for o in opts[4]] == ["sum", "0", "1", "2"]
-    assert len(opts[2]) == 1 + len(entry.class_names)
+    assert opts[0] == entry.n_samples - 1 and [o["value"] for o in opts[5]] == ["sum", "0", "1", "2"]
+    assert len(opts[3]) == 1 + len(entry.class_names) and max(opts[2]) == entry.n_samples - 1
 
 
 @pytest.mark.parametrize("overrides,needle", [

@@ -45,6 +45,7 @@ def test_slider_ranges_follow_model_and_layer(app_context):
     last = entry.conv_layers[-1].layer
     assert out[2] == last.filters - 1 and out[3] == last.filters - 1
     assert out[4] == entry.n_samples - 1 and out[5] == 3
+    assert out[6] == {0: "1", 5: "6"} and max(out[7]) == last.filters - 1 and max(out[8]) == entry.n_samples - 1
 
 
 def test_render_kernel_view(app_context):
