@@ -13,19 +13,22 @@ What is recomputed when:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
 import numpy as np
 from dash import Input, Output, Patch, State, html
+from dash import ctx as dash_ctx
 
 from dashboard import ids
 from dashboard.components.controls import is_on, message
 from dashboard.figures.relevance import OVERLAY_TRACE, RELEVANCE_TRACE, gamma_z, overlay_figure, relevance_figure
 from xai_core import filters
+from xai_core.images import ImageError, decode_image, fit_to_model
 from xai_core.relevance import TaylorResult, taylor_relevance
 
-from .common import AppContext, UserError, as_choice, as_float, as_int, get_entry, user_errors
+from .common import AppContext, UserError, as_choice, as_float, as_int, decode_upload, get_entry, user_errors
 
 SIGMA_MAX = 5.0
 GAMMA_RANGE = (0.1, 3.0)
@@ -79,9 +82,10 @@ def _root_key(entry, image, filter_name, sigma, softmax):
     return (entry.name, image, filter_name, float(sigma), bool(softmax))
 
 
-def gradients_at(entry, image: int, softmax: bool, filter_name: str | None = None,
+def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | None = None,
                  sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Scores at x and the gradient of every class score at x, for a bundled sample (cached).
+    """Scores at x and the gradient of every class score at x (cached under ``image``, a sample
+    index or ``("upload", key)``).
 
     All K classes come from one call of the registry's compiled gradient
     function on a batch of K copies of x (target k for copy k), so changing
@@ -92,7 +96,6 @@ def gradients_at(entry, image: int, softmax: bool, filter_name: str | None = Non
     key = (entry.name, image, bool(softmax))
 
     def build():
-        x = entry.sample(image)[0]
         k = len(entry.class_names)
         batch, targets = [x] * k, list(range(k))
         root = None
@@ -107,10 +110,11 @@ def gradients_at(entry, image: int, softmax: bool, filter_name: str | None = Non
     return GRADIENTS.get(key, build)
 
 
-def root_at(entry, image: int, filter_name: str, sigma: float, softmax: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The root point x̃ of a bundled sample and the scores there (cached)."""
+def root_at(entry, image, x: np.ndarray, filter_name: str, sigma: float,
+            softmax: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The root point x̃ of ``x`` and the scores there (cached under ``image``)."""
     def build():
-        root = filters.root_point(entry.sample(image)[0], filter_name, sigma)
+        root = filters.root_point(x, filter_name, sigma)
         model = entry.score_model(softmax)
         scores = entry.run(("relevance-scores", bool(softmax)), lambda: lambda t: model(t, training=False),
                            root[None])
@@ -125,23 +129,57 @@ def parse_target(value, n_classes: int):
     return as_int(value, "Target class", 0, n_classes - 1)
 
 
-def compute(ctx: AppContext, model, image, filter_name, sigma, target, softmax_value):
-    """Validate the controls and return ``(entry, TaylorResult, predicted class)``."""
+UPLOADS = LRU(32)  # (model, stored key) -> the uploaded image fitted to the model
+
+
+def uploaded_image(ctx: AppContext, entry, upload: dict) -> tuple[np.ndarray, list[str]]:
+    """The user's uploaded image fitted to ``entry``'s input (resized, grayscale/RGB, value range)."""
+    def build():
+        try:
+            raw = ctx.arrays.get(upload["key"])
+        except KeyError as exc:
+            raise UserError(str(exc)) from None
+        try:
+            fitted = fit_to_model(raw, entry.input_shape, entry.spec.value_range, entry.spec.image_padding)
+        except ImageError as exc:
+            raise UserError(str(exc)) from None
+        return fitted.x, fitted.notes
+    return UPLOADS.get((entry.name, upload["key"]), build)
+
+
+def has_upload(upload) -> bool:
+    return isinstance(upload, dict) and isinstance(upload.get("key"), str)
+
+
+def image_of(ctx: AppContext, entry, image, upload):
+    """``(cache id, x, label text)`` for the image slider's value: a sample, or the upload after the samples."""
+    n = entry.n_samples
+    if has_upload(upload) and image == n:
+        x, notes = uploaded_image(ctx, entry, upload)
+        text = f"uploaded image {upload.get('name') or ''}".strip() + (f" ({'; '.join(notes)})" if notes else "")
+        return ("upload", upload["key"]), x, text
+    index = as_int(image, "Image", 0, n if has_upload(upload) else n - 1)
+    if index == n:
+        return image_of(ctx, entry, index, upload)
+    return index, entry.sample(index)[0], f"image {index}"
+
+
+def compute(ctx: AppContext, model, image, filter_name, sigma, target, softmax_value, upload=None):
+    """Validate the controls and return ``(entry, TaylorResult, predicted class, image text)``."""
     entry = get_entry(ctx, model)
-    image = as_int(image, "Image", 0, entry.n_samples - 1)
+    image, x, image_text = image_of(ctx, entry, image, upload)
     filter_name = as_choice(filter_name, "Filter", filters.FILTERS)
     sigma = as_float(sigma, "Sigma", 0.0, SIGMA_MAX)
     k = len(entry.class_names)
     chosen = parse_target(target, k)
     softmax = is_on(softmax_value)
-    scores_x, grads = gradients_at(entry, image, softmax, filter_name, sigma)
+    scores_x, grads = gradients_at(entry, image, x, softmax, filter_name, sigma)
     predicted = int(np.argmax(scores_x))  # the same for probabilities and logits
     cls = predicted if chosen is None else chosen
     grad = grads[cls]
-    root, scores_root = root_at(entry, image, filter_name, sigma, softmax)
-    x = entry.sample(image)[0]
+    root, scores_root = root_at(entry, image, x, filter_name, sigma, softmax)
     result = TaylorResult(x, root, grad, taylor_relevance(grad, x, root), scores_x, scores_root, cls, softmax)
-    return entry, result, predicted
+    return entry, result, predicted, image_text
 
 
 def _channel(value, entry) -> str:
@@ -174,8 +212,8 @@ def numbers(entry, result: TaylorResult, predicted: int):
             html.Ul(summary, className="relevance-sums")]
 
 
-def caption(entry, result: TaylorResult, predicted: int, filter_name: str, sigma: float, image: int) -> str:
-    cls = f"image {image}, class {result.target} ({entry.class_names[result.target]})"
+def caption(entry, result: TaylorResult, predicted: int, filter_name: str, sigma: float, image_text: str) -> str:
+    cls = f"{image_text}, class {result.target} ({entry.class_names[result.target]})"
     why = "predicted" if result.target == predicted else f"chosen; the model predicts {predicted}"
     f = "softmax probability" if result.softmax else "logit (the model without its final softmax)"
     return (f"Explaining {cls}, {why} · differentiating its {f} · root point: "
@@ -184,9 +222,14 @@ def caption(entry, result: TaylorResult, predicted: int, filter_name: str, sigma
 
 @user_errors(n_outputs=5, message_index=4)
 def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_value, numeric_value, channel,
-           gamma, opacity):
-    """Outputs: relevance figure, overlay figure, numbers, caption, message."""
-    entry, result, predicted = compute(ctx, model, image, filter_name, sigma, target, softmax_value)
+           gamma, opacity, upload=None):
+    """Outputs: relevance figure, overlay figure, numbers, caption, message.
+
+    ``upload`` is the upload store (``{"key", "name"}``); the image slider's
+    last position (``n_samples``) then shows the uploaded image.
+    """
+    entry, result, predicted, image_text = compute(ctx, model, image, filter_name, sigma, target, softmax_value,
+                                                   upload)
     gamma = as_float(gamma, "Gamma", *GAMMA_RANGE)
     opacity = as_float(opacity, "Opacity", 0.0, 1.0)
     channel = _channel(channel, entry)
@@ -200,14 +243,15 @@ def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_va
     if entry.head.kind == "linear":
         note = message(f"{entry.name}: {entry.head.describe()}, so softmax on and off differentiate the same "
                        "output.", "info")
-    return fig, over, nums, caption(entry, result, predicted, filter_name, float(sigma), int(image)), note
+    return fig, over, nums, caption(entry, result, predicted, filter_name, float(sigma), image_text), note
 
 
 @user_errors(n_outputs=3, message_index=2)
-def restyle_gamma(ctx: AppContext, gamma, model, image, filter_name, sigma, target, softmax_value, channel):
+def restyle_gamma(ctx: AppContext, gamma, model, image, filter_name, sigma, target, softmax_value, channel,
+                  upload=None):
     """Outputs: Patches of the relevance and overlay figures for a new gamma (cached arrays, no model call)."""
     gamma = as_float(gamma, "Gamma", *GAMMA_RANGE)
-    entry, result, _ = compute(ctx, model, image, filter_name, sigma, target, softmax_value)
+    entry, result, _, _ = compute(ctx, model, image, filter_name, sigma, target, softmax_value, upload)
     channel = _channel(channel, entry)
     z = gamma_z(result.relevance, gamma, channel)
     main, over = Patch(), Patch()
@@ -232,8 +276,31 @@ def set_opacity(opacity):
     return over
 
 
-def model_controls(ctx: AppContext, model):
-    """Outputs: image slider max, value and marks, target options and value, channel options and value."""
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+@user_errors(n_outputs=2, message_index=1)
+def store_upload(ctx: AppContext, contents, filename):
+    """Outputs: the upload store ``{"key", "name"}`` and a message.
+
+    The decoded image is kept server-side (content-addressed); it is fitted
+    to each model when used, so it survives a change of model.
+    """
+    data = decode_upload(contents, MAX_IMAGE_BYTES)
+    try:
+        image = decode_image(data, filename)
+    except ImageError as exc:
+        raise UserError(str(exc)) from None
+    name = os.path.basename(str(filename or "upload"))[-80:]
+    return {"key": ctx.arrays.put(np.asarray(image, np.float32)), "name": name}, message(None)
+
+
+def model_controls(ctx: AppContext, model, upload=None, trigger=None):
+    """Outputs: image slider max, value and marks, target options and value, channel options and value.
+
+    With an uploaded image the image slider gains one last position for it,
+    and a new upload (``trigger`` is the upload store) moves the slider there.
+    """
     try:
         entry = get_entry(ctx, model)
     except UserError:
@@ -247,6 +314,10 @@ def model_controls(ctx: AppContext, model):
         channels += [{"label": names[i], "value": str(i)} for i in range(c)]
     n = entry.n_samples - 1
     marks = {i: str(i) for i in sorted({0, n // 2, n})}
+    if has_upload(upload):
+        marks[n + 1] = "upload"
+        value = n + 1 if trigger == ids.RELEVANCE_UPLOAD_STORE else 0
+        return n + 1, value, marks, targets, PREDICTED, channels, "sum"
     return n, 0, marks, targets, PREDICTED, channels, "sum"
 
 
@@ -260,7 +331,15 @@ def register(app, ctx: AppContext) -> None:
         Output(ids.RELEVANCE_CHANNEL_RADIO, "options"),
         Output(ids.RELEVANCE_CHANNEL_RADIO, "value"),
         Input(ids.APP_MODEL_DROPDOWN, "value"),
-    )(lambda model: model_controls(ctx, model))
+        Input(ids.RELEVANCE_UPLOAD_STORE, "data"),
+    )(lambda model, upload: model_controls(ctx, model, upload, dash_ctx.triggered_id))
+    app.callback(
+        Output(ids.RELEVANCE_UPLOAD_STORE, "data"),
+        Output(ids.RELEVANCE_MESSAGE, "children", allow_duplicate=True),
+        Input(ids.RELEVANCE_UPLOAD, "contents"),
+        State(ids.RELEVANCE_UPLOAD, "filename"),
+        prevent_initial_call=True,
+    )(lambda contents, filename: store_upload(ctx, contents, filename))
     app.callback(
         Output(ids.RELEVANCE_GRAPH, "figure"),
         Output(ids.RELEVANCE_OVERLAY_GRAPH, "figure"),
@@ -277,6 +356,7 @@ def register(app, ctx: AppContext) -> None:
         Input(ids.RELEVANCE_CHANNEL_RADIO, "value"),
         State(ids.RELEVANCE_GAMMA_SLIDER, "value"),
         State(ids.RELEVANCE_OPACITY_SLIDER, "value"),
+        State(ids.RELEVANCE_UPLOAD_STORE, "data"),
     )(lambda *args: render(ctx, *args))
     app.callback(
         Output(ids.RELEVANCE_GRAPH, "figure", allow_duplicate=True),
@@ -290,6 +370,7 @@ def register(app, ctx: AppContext) -> None:
         State(ids.RELEVANCE_TARGET_DROPDOWN, "value"),
         State(ids.RELEVANCE_SOFTMAX_SWITCH, "value"),
         State(ids.RELEVANCE_CHANNEL_RADIO, "value"),
+        State(ids.RELEVANCE_UPLOAD_STORE, "data"),
         prevent_initial_call=True,
     )(lambda *args: restyle_gamma(ctx, *args))
     app.callback(

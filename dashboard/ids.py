@@ -61,6 +61,8 @@ RELEVANCE_OVERLAY_GRAPH = "relevance-overlay-graph"
 RELEVANCE_NUMBERS_TEXT = "relevance-numbers-text"
 RELEVANCE_CAPTION_TEXT = "relevance-caption-text"
 RELEVANCE_MESSAGE = "relevance-message-text"
+RELEVANCE_UPLOAD = "relevance-image-upload"
+RELEVANCE_UPLOAD_STORE = "relevance-upload-store"
 
 # --- summary page ---
 SUMMARY_ALL_BUTTON = "summary-all-button"

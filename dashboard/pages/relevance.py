@@ -8,6 +8,7 @@ from xai_core.filters import DESCRIPTIONS, FILTERS, LABELS
 
 from .. import ids
 from ..components.controls import control, graph, message_area, panel, switch
+from .convolution import ACCEPT
 
 PATH = "/relevance"
 NAME = "Relevance"
@@ -30,7 +31,7 @@ def layout(**_query):
             control("Image", dcc.Slider(id=ids.RELEVANCE_IMAGE_SLIDER, min=0, max=0, step=1, value=0,
                                         marks=None, tooltip={"placement": "bottom", "always_visible": False},
                                         updatemode="mouseup"),
-                    "Which bundled test image to explain.", width="240px"),
+                    "Which bundled test image to explain (or your upload, at the end).", width="240px"),
             control("Target class", dcc.Dropdown(id=ids.RELEVANCE_TARGET_DROPDOWN, value="predicted",
                                                  clearable=False, style={"width": "200px"},
                                                  options=[{"label": "predicted class", "value": "predicted"}]),
@@ -49,6 +50,14 @@ def layout(**_query):
         ],
         className="controls",
     )
+    upload = dcc.Upload(
+        id=ids.RELEVANCE_UPLOAD,
+        children=html.Div(["Drop your own image here or ", html.A("choose a file"),
+                           html.Span(" (PNG, JPEG, TIFF, BMP); it becomes the image slider's last position",
+                                     className="muted")]),
+        accept=ACCEPT, multiple=False, max_size=20 * 1024 * 1024, className="upload",
+        className_active="upload active", className_reject="upload reject",
+    )
     definitions = html.Ul([html.Li([html.Strong(LABELS[f] + ": "), DESCRIPTIONS[f]]) for f in FILTERS],
                           className="relevance-filters")
     return html.Div(
@@ -62,6 +71,8 @@ def layout(**_query):
             ),
             definitions,
             controls,
+            upload,
+            dcc.Store(id=ids.RELEVANCE_UPLOAD_STORE, data=None),
             message_area(ids.RELEVANCE_MESSAGE),
             html.Div(id=ids.RELEVANCE_CAPTION_TEXT, className="caption"),
             panel("Input, root point, gradient and relevance", graph(ids.RELEVANCE_GRAPH),

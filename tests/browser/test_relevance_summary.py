@@ -1,6 +1,8 @@
 """End to end in headless Chromium: the Relevance and Model-summary pages answer every slider and button."""
 
+import numpy as np
 import pytest
+from PIL import Image
 from selenium.webdriver.common.keys import Keys
 
 from dashboard import ids
@@ -41,7 +43,7 @@ def changed(duo, fn, before):
     return wait_for(duo, lambda: (v := fn()) is not None and v != before and v)
 
 
-def test_relevance_controls_update_figures_and_numbers(serve):
+def test_relevance_controls_update_figures_and_numbers(serve, tmp_path):
     duo = serve("/relevance")
     wait_for(duo, lambda: graph_titles(duo, ids.RELEVANCE_GRAPH))
     duo.wait_for_contains_text(f"#{ids.RELEVANCE_CAPTION_TEXT}", "σ = 1", timeout=20)
@@ -80,6 +82,11 @@ def test_relevance_controls_update_figures_and_numbers(serve):
     duo.select_dcc_dropdown(f"#{ids.RELEVANCE_FILTER_DROPDOWN}", index=2)
     duo.wait_for_contains_text(f"#{ids.RELEVANCE_CAPTION_TEXT}", "Nearest")
     changed(duo, lambda: signature(duo, ids.RELEVANCE_GRAPH, 3), r)
+
+    png = tmp_path / "mine.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 30), np.uint8)).save(png)
+    duo.find_element(f"#{ids.RELEVANCE_UPLOAD} input[type='file']").send_keys(str(png))
+    duo.wait_for_contains_text(f"#{ids.RELEVANCE_CAPTION_TEXT}", "uploaded image mine.png", timeout=20)
 
     choose_model(duo, "cifar5")
     duo.wait_for_contains_text(f"#{ids.RELEVANCE_CAPTION_TEXT}", "image 0,", timeout=30)

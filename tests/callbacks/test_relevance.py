@@ -147,3 +147,46 @@ def test_bad_inputs_give_messages(app_context, overrides, needle):
     assert needle.lower() in text_of(out[4]).lower()
     bad = cb.restyle_gamma(app_context, 5.0, "mnist17", 3, "gaussian", 1.0, "predicted", [True], "sum")
     assert "gamma must be" in text_of(bad[2]).lower()
+
+
+def _png_uri(array):
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_uploaded_image_is_the_last_slider_position(app_context):
+    from dashboard import ids
+
+    rng = np.random.default_rng(5)
+    store, msg = cb.store_upload(app_context, _png_uri(rng.integers(0, 255, (40, 50, 3), np.uint8)), "mine.png")
+    assert msg is None and store["name"] == "mine.png"
+    for model in ("mnist17", "cifar5"):
+        entry = app_context.registry.get(model)
+        n = entry.n_samples
+        controls = cb.model_controls(app_context, model, store, ids.RELEVANCE_UPLOAD_STORE)
+        assert controls[0] == n and controls[1] == n and controls[2][n] == "upload"
+        assert cb.model_controls(app_context, model, store, ids.APP_MODEL_DROPDOWN)[1] == 0
+        fig, _, _, caption, msg = cb.render(app_context, *args(model=model, image=n), upload=store)
+        assert msg is None and "uploaded image mine.png" in caption and "resized from 50×40" in caption
+        x, _ = cb.uploaded_image(app_context, entry, store)
+        assert x.shape == entry.input_shape
+        pred = int(np.argmax(entry.predict(x)))
+        _, g = entry.gradients(x[None], pred, softmax=True)
+        close(decode(fig["data"][2]["z"]), g[0].sum(-1))
+        # without an upload the same position is out of range
+        out = cb.render(app_context, *args(model=model, image=n))
+        assert "image must be" in text_of(out[4]).lower()
+
+
+def test_bad_upload_gives_a_message(app_context):
+    bad = "data:image/png;base64," + __import__("base64").b64encode(b"\x89PNG\r\n\x1a\n" + bytes(99)).decode()
+    out = cb.store_upload(app_context, bad, "broken.png")
+    assert out[0] is no_update and "broken.png" in text_of(out[1])
+    out = cb.store_upload(app_context, "not a data uri", "x.png")
+    assert out[0] is no_update and "base64" in text_of(out[1])
