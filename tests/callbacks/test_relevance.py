@@ -190,3 +190,30 @@ def test_bad_upload_gives_a_message(app_context):
     assert out[0] is no_update and "broken.png" in text_of(out[1])
     out = cb.store_upload(app_context, "not a data uri", "x.png")
     assert out[0] is no_update and "base64" in text_of(out[1])
+
+
+def test_model_without_softmax_says_so(app_context):
+    """A model with a linear head: the page says its raw outputs are used, in both softmax settings."""
+    from callbacks.common import AppContext
+    from tests.unit.test_relevance import _entry
+
+    entry = _entry("linear")
+
+    class OneModel:
+        def spec(self, name):
+            return entry.spec
+
+        def get(self, name):
+            return entry
+
+    ctx = AppContext(OneModel(), app_context.settings, app_context.arrays)
+    for softmax in ((True,), ()):
+        fig, _, nums, caption, note = cb.render(ctx, *args(model=entry.name, image=1, softmax=softmax))
+        assert "no final softmax" in text_of(note) and "raw outputs" in text_of(note)
+        assert "output at x" in text_of(nums)
+    # and a model with a separate Softmax layer is differentiated through it
+    layered = _entry("layer")
+    ctx2 = AppContext(type("R", (), {"spec": lambda self, n: layered.spec, "get": lambda self, n: layered})(),
+                      app_context.settings, app_context.arrays)
+    _, _, _, caption, note = cb.render(ctx2, *args(model=layered.name, image=1, softmax=()))
+    assert note is None and "logit" in caption

@@ -24,6 +24,9 @@ def _tiny_model(head: str):
     elif head == "layer":
         x = keras.layers.Dense(3, dtype="float64", name="logits")(x)
         out = keras.layers.Softmax(dtype="float64", name="softmax")(x)
+    elif head == "activation":
+        x = keras.layers.Dense(3, dtype="float64", name="logits")(x)
+        out = keras.layers.Activation("softmax", dtype="float64", name="softmax")(x)
     else:
         out = keras.layers.Dense(3, dtype="float64", name="scores")(x)
     return keras.Model(inp, out)
@@ -67,7 +70,7 @@ def test_gradients_equal_central_differences(head, softmax):
         np.testing.assert_allclose(grads[0], fd, rtol=1e-4, atol=1e-7 * np.abs(fd).max())
 
 
-@pytest.mark.parametrize("head", ["dense", "layer"])
+@pytest.mark.parametrize("head", ["dense", "layer", "activation"])
 def test_softmax_toggle_matches_analytic_jacobian(head):
     """∂p_c/∂x = Σ_j p_c (δ_cj − p_j) ∂z_j/∂x, with z the logits (softmax off)."""
     entry = _entry(head)
