@@ -83,3 +83,37 @@ def test_bad_inputs_give_messages(app_context, a, needle):
 def test_new_model_resets_sliders(app_context):
     out = cb.slider_ranges(app_context, "mnist17", 2, 5, 7, trigger=ids.APP_MODEL_DROPDOWN)
     assert out[1] == 0 and out[3] == 0 and out[5] == 0 and out[0] == 2
+
+
+def test_nested_model_every_conv_layer_renders(app_context):
+    """A functional model nesting a base (depthwise 5x5, separable stride 2, a nested Sequential): the page
+    lists and renders every convolution, and a strided layer's x̄ ⋆ k̄ has the true output's shape."""
+    from dataclasses import replace
+
+    from callbacks.common import AppContext
+    from models.registry import DeviceInfo, ModelEntry
+    from models.specs import BUILTIN_SPECS
+    from tests.unit.test_summary import _nested_model
+
+    spec = replace(BUILTIN_SPECS["cifar5"], name="nested", input_shape=(16, 16, 3), class_names=("a", "b", "c"))
+    x = np.random.default_rng(0).uniform(0, 1, (3, 16, 16, 3)).astype(np.float32)
+    entry = ModelEntry(spec, _nested_model(), {}, x, np.zeros(3, np.int64), DeviceInfo("/CPU:0", "CPU", "CPU"))
+    registry = type("R", (), {"spec": lambda self, n: spec, "get": lambda self, n: entry})()
+    ctx = AppContext(registry, app_context.settings, app_context.arrays)
+    conv = text_of(cb.table(ctx, "nested", "conv")[0])
+    for key in ("stem", "base/dw", "base/sep", "base/deep/pw"):
+        assert key in conv
+    ranges = cb.slider_ranges(ctx, "nested", 1, 99, 0)
+    assert ranges[0] == 3 and ranges[2] == 7  # 4 conv layers; dw has 4 x 2 output channels
+    for layer, node in enumerate(entry.conv_layers):
+        fig, caption, msg = cb.render(ctx, "nested", layer, 1, 2)
+        assert msg is None and node.key in caption
+        approx, actual = decode(fig["data"][4]["z"]), decode(fig["data"][5]["z"])
+        assert approx.shape == actual.shape
+        true = entry.layer_activation(node.key, x[2:3])[0, :, :, 1]
+        np.testing.assert_allclose(actual, true, rtol=1e-5, atol=1e-6)
+    sep_fig, *_ = cb.render(ctx, "nested", 2, 0, 0)
+    assert decode(sep_fig["data"][5]["z"]).shape == (7, 7)
+    assert decode(sep_fig["data"][2]["z"]).shape == (3, 3)
+    dw_fig, *_ = cb.render(ctx, "nested", 1, 0, 0)
+    assert decode(dw_fig["data"][2]["z"]).shape == (5, 5)
