@@ -18,9 +18,9 @@ log = logging.getLogger("kernelscope")
 
 
 def _pages():
-    from .pages import convolution, home, kernels
+    from .pages import convolution, home, kernels, relevance, summary
 
-    return [home, kernels, convolution]
+    return [home, kernels, convolution, relevance, summary]
 
 
 def _error_handler(err: Exception):

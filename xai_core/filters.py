@@ -9,9 +9,12 @@ three, so the relevance ``dy/dx · (x − x̃)`` is then exactly zero.
   truncate=4.0, preserve_range=True, channel_axis=-1)``: a Gaussian blur with
   standard deviation σ pixels (a low-pass copy).
 * ``sharpness``: ``skimage.filters.unsharp_mask(x, radius=σ, amount=1,
-  preserve_range=True, channel_axis=-1)``, i.e. ``x + (x − gaussian_σ(x))``:
-  the input with its high frequencies boosted.  Not clipped, so values may
-  leave the input range slightly.
+  preserve_range=True, channel_axis=2)``, i.e. ``x + (x − gaussian_σ(x))``
+  per channel, where this blur uses ``mode="reflect"`` (scikit-image's choice
+  inside ``unsharp_mask``): the input with its high frequencies boosted.  Not
+  clipped, so values may leave the input range slightly.  (``channel_axis``
+  must be the positive index 2: scikit-image 0.26 slices channels with
+  ``slice_at_axis``, which treats ``-1`` as the first axis.)
 * ``nearest``: ``skimage.transform.rescale(x, 1 / (1 + σ), order=0,
   anti_aliasing=False)`` then ``skimage.transform.resize(·, (H, W), order=0)``:
   nearest-neighbour down-sampling by the factor ``1 + σ`` and back up to the
@@ -44,7 +47,7 @@ def _one(x: np.ndarray, name: str, sigma: float) -> np.ndarray:
     if name == "gaussian":
         return gaussian(x, sigma=sigma, mode="nearest", truncate=4.0, preserve_range=True, channel_axis=-1)
     if name == "sharpness":
-        return unsharp_mask(x, radius=sigma, amount=1.0, preserve_range=True, channel_axis=-1)
+        return unsharp_mask(x, radius=sigma, amount=1.0, preserve_range=True, channel_axis=2)
     if name == "nearest":
         small = rescale(x, 1.0 / (1.0 + sigma), order=0, anti_aliasing=False, preserve_range=True,
                         channel_axis=-1)

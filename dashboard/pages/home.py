@@ -20,6 +20,12 @@ PAGES = [
      "The convolution theorem made visible: an input channel, a kernel, their spectra, the "
      "product, and the inverse FFT next to what Keras computes, with circular vs zero-padded "
      "convolution. Drop in your own image."),
+    ("Relevance", "/relevance",
+     "Which pixels drive a prediction: the first-order Taylor relevance R = ∂y/∂x · (x − x̃) around a "
+     "blurred, sharpened or pixelated copy x̃, for the predicted class or any other."),
+    ("Model summary", "/summary",
+     "Every layer with its output shape and parameters (conv, dense, others), and what one kernel does "
+     "to an image: the averaged input, the averaged kernel and its spectrum, and the true activation."),
 ]
 
 

@@ -1,0 +1,174 @@
+"""Model-summary page callbacks: layer tables and one kernel on one image."""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Input, Output, State
+from dash import ctx as dash_ctx
+
+from dashboard import ids
+from dashboard.components.controls import message
+from dashboard.figures.summary import kernel_view_figure, layer_table_component
+from xai_core.graph import effective_kernel
+from xai_core.summary import kernel_view, layer_table
+
+from .common import AppContext, UserError, as_choice, as_int, get_entry, user_errors
+from .relevance import LRU
+
+VIEWS = {ids.SUMMARY_ALL_BUTTON: "all", ids.SUMMARY_CONV_BUTTON: "conv", ids.SUMMARY_DENSE_BUTTON: "dense",
+         ids.SUMMARY_OTHERS_BUTTON: "other", ids.SUMMARY_CLEAR_BUTTON: None}
+
+
+def choose_view(trigger) -> str | None:
+    """The table a button asks for (``None`` for Clear)."""
+    return VIEWS.get(trigger)
+
+
+@user_errors(n_outputs=2, message_index=1)
+def table(ctx: AppContext, model, view):
+    """Outputs: the layer table (or nothing after Clear) and a message."""
+    if view is None:
+        return None, message(None)
+    view = as_choice(view, "Summary", ("all", "conv", "dense", "other"))
+    entry = get_entry(ctx, model)
+    t = entry.cached(("summary-table", view), lambda: layer_table(entry.graph, view))
+    return layer_table_component(t, entry.name), message(None)
+
+
+def out_channels(entry, index: int) -> int:
+    key = entry.conv_layers[index].key
+    return entry.cached(("summary-cout", key), lambda: int(effective_kernel(entry.graph[key].layer).shape[3]))
+
+
+def marks(hi: int, offset: int = 0) -> dict:
+    """Slider marks at both ends (and the middle for long ranges); ``offset`` 1 labels layers from 1."""
+    points = {0, hi} | ({hi // 2} if hi >= 8 else set())
+    return {p: str(p + offset) for p in sorted(points)}
+
+
+def slider_ranges(ctx: AppContext, model, layer, kernel, image, trigger=None):
+    """Outputs: layer max and value, kernel max and value, image max and value, then the three sliders' marks.
+
+    Values are clamped into the new ranges; a new model (``trigger`` is the
+    model dropdown) starts again at layer 0, kernel 0, image 0.
+    """
+    try:
+        entry = get_entry(ctx, model)
+    except UserError:
+        return 0, 0, 0, 0, 0, 0, marks(0), marks(0), marks(0)
+    n_layers = len(entry.conv_layers)
+    if n_layers == 0:
+        return 0, 0, 0, 0, entry.n_samples - 1, 0, marks(0), marks(0), marks(entry.n_samples - 1)
+
+    def clamp(v, hi):
+        try:
+            return min(max(int(v), 0), hi)
+        except (TypeError, ValueError):
+            return 0
+    if trigger == ids.APP_MODEL_DROPDOWN:
+        layer, kernel, image = 0, 0, 0
+    layer = clamp(layer, n_layers - 1)
+    k_max = out_channels(entry, layer) - 1
+    n_img = entry.n_samples - 1
+    return (n_layers - 1, layer, k_max, clamp(kernel, k_max), n_img, clamp(image, n_img),
+            marks(n_layers - 1, 1), marks(k_max), marks(n_img))
+
+
+ACTIVATIONS = LRU(16)  # (model, image) -> inputs and outputs of every conv layer
+
+
+def _all_conv_tensors(entry):
+    """One Keras model from the input to the input and the output of every 2-D conv layer."""
+    import keras
+
+    convs = entry.conv_layers
+    outs = [n.inputs[0] for n in convs] + [n.outputs[0] for n in convs]
+    return keras.Model(entry.graph.inputs, outs, name=f"{entry.name}_conv_io")
+
+
+def activations(entry, key: str, image: int) -> tuple[np.ndarray, np.ndarray]:
+    """The input and output of conv layer ``key`` for a bundled image.
+
+    One compiled forward pass yields every conv layer's input and output for
+    the image (cached for the last few images), so moving the Layer or Kernel
+    slider never runs the model.
+    """
+    def build():
+        model = entry.cached("summary-conv-io", lambda: _all_conv_tensors(entry))
+        out = entry.run("summary-conv-io", lambda: lambda t: model(t, training=False), entry.sample(image)[0][None])
+        return [a[0] for a in out]
+    acts = ACTIVATIONS.get((entry.name, image), build)
+    index = [n.key for n in entry.conv_layers].index(key)
+    n = len(entry.conv_layers)
+    return acts[index], acts[n + index]
+
+
+@user_errors(n_outputs=3, message_index=2)
+def render(ctx: AppContext, model, layer, kernel, image):
+    """Outputs: the kernel-view figure, a caption and a message."""
+    entry = get_entry(ctx, model)
+    convs = entry.conv_layers
+    if not convs:
+        raise UserError(f"{model} has no 2-D convolution layers")
+    layer = as_int(layer, "Layer", 0, len(convs) - 1)
+    node = convs[layer]
+    kernel = as_int(kernel, "Kernel", 0, out_channels(entry, layer) - 1)
+    image = as_int(image, "Image", 0, entry.n_samples - 1)
+    x_in, x_out = activations(entry, node.key, image)
+    view = kernel_view(node.layer, node.key, x_in, x_out, kernel)
+    fig = kernel_view_figure(entry.sample(image)[0], view, entry.spec.value_range)
+    c = view.in_channels
+    ratio = ""
+    corr = np.corrcoef(view.approx.ravel(), view.actual.ravel())[0, 1] if view.approx.shape == view.actual.shape \
+        else np.nan
+    if np.isfinite(corr):
+        ratio = f" · correlation between x̄ ⋆ k̄ and the true channel: {corr:.3f}"
+    text = (f"Layer {layer + 1} of {len(convs)}: {node.key} ({node.type_name}, input {c} channel(s)) · kernel "
+            f"{kernel} · image {image}{ratio}. The true channel is Σ_c x_c ⋆ k_c over all {c} input channels "
+            f"(plus bias and activation if the layer has them); x̄ ⋆ k̄ equals it up to the factor {c} only when "
+            "every input channel sees the same kernel.")
+    return fig, text, message(None)
+
+
+def register(app, ctx: AppContext) -> None:
+    app.callback(
+        Output(ids.SUMMARY_VIEW_STORE, "data"),
+        Input(ids.SUMMARY_ALL_BUTTON, "n_clicks"),
+        Input(ids.SUMMARY_CONV_BUTTON, "n_clicks"),
+        Input(ids.SUMMARY_DENSE_BUTTON, "n_clicks"),
+        Input(ids.SUMMARY_OTHERS_BUTTON, "n_clicks"),
+        Input(ids.SUMMARY_CLEAR_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(lambda *_: choose_view(dash_ctx.triggered_id))
+    app.callback(
+        Output(ids.SUMMARY_TABLE, "children"),
+        Output(ids.SUMMARY_MESSAGE, "children"),
+        Input(ids.APP_MODEL_DROPDOWN, "value"),
+        Input(ids.SUMMARY_VIEW_STORE, "data"),
+    )(lambda model, view: table(ctx, model, view))
+    app.callback(
+        Output(ids.SUMMARY_LAYER_SLIDER, "max"),
+        Output(ids.SUMMARY_LAYER_SLIDER, "value"),
+        Output(ids.SUMMARY_KERNEL_SLIDER, "max"),
+        Output(ids.SUMMARY_KERNEL_SLIDER, "value"),
+        Output(ids.SUMMARY_IMAGE_SLIDER, "max"),
+        Output(ids.SUMMARY_IMAGE_SLIDER, "value"),
+        Output(ids.SUMMARY_LAYER_SLIDER, "marks"),
+        Output(ids.SUMMARY_KERNEL_SLIDER, "marks"),
+        Output(ids.SUMMARY_IMAGE_SLIDER, "marks"),
+        Input(ids.APP_MODEL_DROPDOWN, "value"),
+        Input(ids.SUMMARY_LAYER_SLIDER, "value"),
+        State(ids.SUMMARY_KERNEL_SLIDER, "value"),
+        State(ids.SUMMARY_IMAGE_SLIDER, "value"),
+    )(lambda *args: slider_ranges(ctx, *args, trigger=dash_ctx.triggered_id))
+    app.callback(
+        Output(ids.SUMMARY_GRAPH, "figure"),
+        Output(ids.SUMMARY_CAPTION_TEXT, "children"),
+        Output(ids.SUMMARY_MESSAGE, "children", allow_duplicate=True),
+        Input(ids.APP_MODEL_DROPDOWN, "value"),
+        Input(ids.SUMMARY_LAYER_SLIDER, "value"),
+        Input(ids.SUMMARY_KERNEL_SLIDER, "value"),
+        Input(ids.SUMMARY_IMAGE_SLIDER, "value"),
+        prevent_initial_call="initial_duplicate",
+    )(lambda *args: render(ctx, *args))
+
