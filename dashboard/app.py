@@ -18,9 +18,9 @@ log = logging.getLogger("kernelscope")
 
 
 def _pages():
-    from .pages import convolution, home, kernels
+    from .pages import chainrule, convolution, fouriernet, home, kernels
 
-    return [home, kernels, convolution]
+    return [home, kernels, convolution, fouriernet, chainrule]
 
 
 def _error_handler(err: Exception):

@@ -320,3 +320,28 @@ def interior_mask(shape: tuple[int, int], radius: int) -> np.ndarray:
     r = int(radius)
     mask[r:shape[0] - r, r:shape[1] - r] = True
     return mask
+
+
+def time_variants(spatial_fn, fnet: FourierNet, x: np.ndarray, repeats: int = 5,
+                  variants=("spatial", *VARIANTS)) -> dict[str, dict]:
+    """Wall-clock time of g on the batch ``x`` by the spatial layers and each Fourier-Net.
+
+    Every variant runs once untimed (warm-up, kernel spectra), then ``repeats``
+    timed runs.  Returns ``{variant: {"median", "p95", "times"}}`` in seconds.
+    """
+    import time
+
+    fns = {"spatial": spatial_fn, "fn1": fnet.fn1, "fn2": fnet.fn2, "fn3": fnet.fn3}
+    out = {}
+    for name in variants:
+        fn = fns[name]
+        fn(x)
+        times = []
+        for _ in range(max(1, int(repeats))):
+            t = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - t)
+        times = np.asarray(times)
+        out[name] = {"median": float(np.median(times)), "p95": float(np.percentile(times, 95)),
+                     "times": times.tolist()}
+    return out

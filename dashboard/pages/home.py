@@ -20,6 +20,12 @@ PAGES = [
      "The convolution theorem made visible: an input channel, a kernel, their spectra, the "
      "product, and the inverse FFT next to what Keras computes, with circular vs zero-padded "
      "convolution. Drop in your own image."),
+    ("Fourier-Net", "/fouriernet",
+     "The linear convolution stack g computed in the Fourier domain three ways, its 128 fused kernels "
+     "K123, the edge error of padding once, timing, and which fused channels each decision needs."),
+    ("Chain rule", "/chainrule",
+     "∂y/∂x = (∂g/∂x)ᵀ ∂y/∂g: a worked 1-D example, then the image model's gradient from the head "
+     "and the fused kernels, spatially and in the Fourier domain, checked against GradientTape."),
 ]
 
 

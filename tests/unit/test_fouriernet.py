@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from xai_core.fouriernet import (FourierNet, contributions, edge_errors, fuse_kernels, interior_mask,
-                                 spatial_stack)
+from xai_core.fouriernet import FourierNet, contributions, edge_errors, fuse_kernels, interior_mask, spatial_stack
 
 
 @pytest.fixture(scope="module")
