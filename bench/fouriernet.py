@@ -1,0 +1,117 @@
+"""Fourier-Net timing: g by the spatial layers vs Fourier-Net 1/2/3, and the kernel-importance analysis.
+
+    python -m bench.fouriernet [--models mnist17] [--runs 30] [--batch 16] [--data ../shared/data]
+                               [--write]
+
+* ``g``: the time of g on a batch of bundled samples by the spatial layers (the
+  Keras sub-model, compiled, float32) and by each Fourier-Net (numpy FFTs,
+  float64); median and p95 over ``--runs`` runs, and the ratio to the spatial
+  median (the baseline, measured in the same process).
+* ``importance``: the full kernel-importance analysis (g of every image, every
+  ablation, the add-back) of the bundled samples, and with ``--data`` of the
+  first 500 images and of the whole test split (mnist17: 2,163 images).  Goal
+  (issue 5): mnist17 on 500 images in <= 60 s on the 2-core CPU.
+
+The Markdown is printed; ``--write`` also stores it in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from bench.common import machine, time_calls, write_section  # noqa: E402
+
+
+def parts_of(entry):
+    from callbacks.fouriernet import _build_parts
+
+    return _build_parts(entry)
+
+
+def bench_g(entry, parts, batch: int, runs: int) -> list[str]:
+    x = entry.x[:batch]
+    fns = {"spatial layers (Keras)": parts.g, "Fourier-Net 1": parts.fnet.fn1, "Fourier-Net 2": parts.fnet.fn2,
+           "Fourier-Net 3": parts.fnet.fn3}
+    rows, base = [], None
+    for name, fn in fns.items():
+        timing, _ = time_calls(fn, [(x,)] * runs, warmup=2)
+        base = base or timing.median
+        rows.append(f"| {entry.name} | {name} | {len(x)} | {timing.median:.2f} | {timing.p95:.2f} | "
+                    f"{timing.median / base:.2f} |")
+    return rows
+
+
+def bench_importance(entry, parts, x: np.ndarray, label: str, threshold: float = 0.3) -> str:
+    from xai_core.importance import analyse
+
+    t0 = time.perf_counter()
+    g = np.concatenate([parts.g(x[i: i + 64]) for i in range(0, len(x), 64)])
+    t_g = time.perf_counter() - t0
+    head = parts.head if parts.head is not None else parts.h
+    res = analyse(g, head, threshold=threshold)
+    total = time.perf_counter() - t0
+    return (f"| {entry.name} | {label} | {len(x)} | {t_g:.2f} | {res.seconds:.2f} | {total:.2f} | "
+            f"{np.median(res.needed):.0f} ({res.needed.min()}–{res.needed.max()}) of {res.n_channels} |")
+
+
+def main(argv=None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="mnist17")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--data", type=Path, default=None, help="data root (e.g. ../shared/data) for the test split")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--write", action="store_true", help="store the section in bench/RESULTS.md")
+    args = parser.parse_args(argv)
+
+    from models import ModelRegistry
+
+    registry = ModelRegistry(device=args.device)
+    g_rows, imp_rows = [], []
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        entry = registry.get(name)
+        parts = parts_of(entry)
+        g_rows += bench_g(entry, parts, args.batch, args.runs)
+        imp_rows.append(bench_importance(entry, parts, entry.x, "bundled samples"))
+        if args.data is not None:
+            from models.datasets import prepare
+
+            test = prepare(entry.spec, args.data, "test")
+            imp_rows.append(bench_importance(entry, parts, test.x[:500], "test split, first 500"))
+            imp_rows.append(bench_importance(entry, parts, test.x, "test split, all"))
+    cmd = "python -m bench.fouriernet " + " ".join(argv if argv is not None else sys.argv[1:])
+    text = "\n".join([
+        "## Fourier-Net (issue 5)",
+        "",
+        f"`{cmd.strip()}` on {machine()}, device {registry.device.label}.",
+        "",
+        "Time of g per batch (ms); ratio = median / spatial median (same process).",
+        "",
+        "| model | g computed by | batch | median ms | p95 ms | ratio |",
+        "|---|---|---|---|---|---|",
+        *g_rows,
+        "",
+        "Kernel-importance analysis (threshold 30 %, exact: every ablation), seconds; goal mnist17 500 images "
+        "<= 60 s.",
+        "",
+        "| model | images | n | g s | analysis s | total s | channels needed, median (range) |",
+        "|---|---|---|---|---|---|---|",
+        *imp_rows,
+    ])
+    print(text)
+    if args.write:
+        write_section("fouriernet", text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
