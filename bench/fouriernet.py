@@ -4,8 +4,8 @@
                                [--write]
 
 * ``g``: the time of g on a batch of bundled samples by the spatial layers (the
-  Keras sub-model, compiled, float32) and by each Fourier-Net (numpy FFTs,
-  float64); median and p95 over ``--runs`` runs, and the ratio to the spatial
+  Keras sub-model, compiled, float32) and by each Fourier-Net (numpy FFTs in
+  float64, and tf.signal FFTs in float32); median and p95 over ``--runs`` runs, and the ratio to the spatial
   median (the baseline, measured in the same process).
 * ``importance``: the full kernel-importance analysis (g of every image, every
   ablation, the add-back) of the bundled samples, and with ``--data`` of the
@@ -39,8 +39,10 @@ def parts_of(entry):
 
 def bench_g(entry, parts, batch: int, runs: int) -> list[str]:
     x = entry.x[:batch]
-    fns = {"spatial layers (Keras)": parts.g, "Fourier-Net 1": parts.fnet.fn1, "Fourier-Net 2": parts.fnet.fn2,
-           "Fourier-Net 3": parts.fnet.fn3}
+    fns = {"spatial layers (Keras)": parts.g, "Fourier-Net 1 (numpy f64)": parts.fnet.fn1,
+           "Fourier-Net 2 (numpy f64)": parts.fnet.fn2, "Fourier-Net 3 (numpy f64)": parts.fnet.fn3}
+    for v in ("fn1", "fn2", "fn3"):
+        fns[f"Fourier-Net {v[-1]} (TF f32)"] = lambda a, v=v: parts.fnet.run_tf(v, a)
     rows, base = [], None
     for name, fn in fns.items():
         timing, _ = time_calls(fn, [(x,)] * runs, warmup=2)

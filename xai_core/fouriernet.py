@@ -293,6 +293,64 @@ class FourierNet:
         return out[0] if single else out
 
 
+    # -- TensorFlow versions (float32 / complex64; run on the GPU when there is one) ----
+    def tf_function(self, variant: str):
+        """A compiled ``tf.function`` ``(N, H, W, C_in) float32 -> (N, H, W, C_out)`` for ``variant``.
+
+        Same algorithm as the numpy method of that name, in ``tf.signal``
+        (channels moved in front of the two FFT axes).  Built once per variant.
+        """
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        return self._get(("tf", variant), lambda: self._build_tf(variant))
+
+    def _build_tf(self, variant: str):
+        import tensorflow as tf
+
+        h, w = self.image_shape
+        cin = int(self.kernels[0].shape[2])
+
+        def layout(spec):  # (G0, G1', Ci, Co) -> (Ci, Co, G0, G1') complex64
+            return tf.constant(np.transpose(spec, (2, 3, 0, 1)).astype(np.complex64))
+
+        def product(xf, k):  # (N, Ci, G0, G1') x (Ci, Co, G0, G1') -> (N, Co, G0, G1')
+            return tf.einsum("nihw,iohw->nohw", xf, k)
+
+        if variant == "fn1":
+            stages = [(layout(s), g) for s, g in zip(self.layer_spectra(), self._layer_grids)]
+        elif variant == "fn2":
+            specs = [layout(s) for s in self.cascade_spectra()]
+        else:
+            fused = layout(self.fused_spectrum())
+        grid = list(self.grid)
+
+        @tf.function(input_signature=[tf.TensorSpec((None, h, w, cin), tf.float32)], reduce_retracing=True)
+        def run(x):
+            out = tf.transpose(x, (0, 3, 1, 2))
+            if variant == "fn1":
+                for k, g in stages:
+                    out = tf.signal.irfft2d(product(tf.signal.rfft2d(out, fft_length=list(g)), k),
+                                            fft_length=list(g))[:, :, :h, :w]
+            else:
+                spec = tf.signal.rfft2d(out, fft_length=grid)
+                for k in (specs if variant == "fn2" else [fused]):
+                    spec = product(spec, k)
+                out = tf.signal.irfft2d(spec, fft_length=grid)[:, :, :h, :w]
+            return tf.transpose(out, (0, 2, 3, 1))
+
+        return run
+
+    def run_tf(self, variant: str, x: np.ndarray) -> np.ndarray:
+        """``variant`` by its TensorFlow version, as a float32 numpy array."""
+        import tensorflow as tf
+
+        x = np.asarray(x, np.float32)
+        single = x.ndim == 3
+        out = self.tf_function(variant)(tf.convert_to_tensor(x[None] if single else x)).numpy()
+        return out[0] if single else out
+
+
+
 def edge_errors(result: np.ndarray, reference: np.ndarray, radius: int) -> dict:
     """Largest ``|result - reference|`` in the interior and on the border band.
 
@@ -322,16 +380,23 @@ def interior_mask(shape: tuple[int, int], radius: int) -> np.ndarray:
     return mask
 
 
+TIMED = ("spatial", "fn1", "fn2", "fn3", "fn1_tf", "fn2_tf", "fn3_tf")
+
+
 def time_variants(spatial_fn, fnet: FourierNet, x: np.ndarray, repeats: int = 5,
-                  variants=("spatial", *VARIANTS)) -> dict[str, dict]:
+                  variants=TIMED) -> dict[str, dict]:
     """Wall-clock time of g on the batch ``x`` by the spatial layers and each Fourier-Net.
 
-    Every variant runs once untimed (warm-up, kernel spectra), then ``repeats``
-    timed runs.  Returns ``{variant: {"median", "p95", "times"}}`` in seconds.
+    ``fnK`` is the numpy (float64) version, ``fnK_tf`` the TensorFlow one
+    (float32, on the GPU when there is one).  Every variant runs once untimed
+    (warm-up, kernel spectra, tracing), then ``repeats`` timed runs.  Returns
+    ``{variant: {"median", "p95", "times"}}`` in seconds.
     """
     import time
 
     fns = {"spatial": spatial_fn, "fn1": fnet.fn1, "fn2": fnet.fn2, "fn3": fnet.fn3}
+    for v in VARIANTS:
+        fns[f"{v}_tf"] = lambda a, v=v: fnet.run_tf(v, a)
     out = {}
     for name in variants:
         fn = fns[name]

@@ -7,7 +7,8 @@ import numpy as np
 from .images import Panel, encode, grid_figure, message_figure, symmetric_limit
 from .theme import COLORWAY, base_layout, line_figure
 
-VARIANT_NAMES = {"spatial": "spatial g(x)", "fn1": "Fourier-Net 1", "fn2": "Fourier-Net 2", "fn3": "Fourier-Net 3"}
+VARIANT_NAMES = {"spatial": "spatial g(x)", "fn1": "Fourier-Net 1", "fn2": "Fourier-Net 2", "fn3": "Fourier-Net 3",
+                 "fn1_tf": "FN1 (TF)", "fn2_tf": "FN2 (TF)", "fn3_tf": "FN3 (TF)"}
 ERROR_FLOOR = 1e-12
 
 

@@ -82,7 +82,8 @@ def layout(**_query):
                            "the strongest terms."),
             panel("Timing of g", graph(ids.FN_TIMING_GRAPH), html.Div(id=ids.FN_TIMING_TEXT, className="caption"),
                   subtitle="Measured on this server for a batch of bundled samples; the spatial layers are the "
-                           "Keras model, the Fourier-Nets are numpy FFTs in float64."),
+                           "Keras model; Fourier-Net 1–3 are numpy FFTs in float64, FN (TF) the same in "
+                           "TensorFlow (float32, on the GPU when there is one)."),
             html.H3("Kernel importance"),
             html.P("For every sample image: zero each fused channel of g(x) in turn and see how far the logits "
                    "move; then keep only the most harmful-to-remove channels, adding them in that order until "

@@ -76,7 +76,8 @@ def test_fused_kernel_grid_and_click(app_context):
 def test_timing_names_the_device(app_context):
     fig, text, msg = cb.render_timing(app_context, "mnist17")
     assert msg is None and "CPU" in text and "Fourier-Net 3" in text
-    assert [t for t in fig["data"][0]["x"]] == ["spatial g(x)", "Fourier-Net 1", "Fourier-Net 2", "Fourier-Net 3"]
+    assert [t for t in fig["data"][0]["x"]] == ["spatial g(x)", "Fourier-Net 1", "Fourier-Net 2", "Fourier-Net 3",
+                                                 "FN1 (TF)", "FN2 (TF)", "FN3 (TF)"]
     assert all(v > 0 for v in fig["data"][0]["y"])
 
 

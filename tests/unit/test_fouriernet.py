@@ -103,3 +103,15 @@ def test_wrong_image_size_is_refused():
     fnet = FourierNet([np.ones((3, 3, 1, 1))], (8, 8))
     with pytest.raises(ValueError, match="built for"):
         fnet.fn3(np.zeros((1, 9, 8, 1)))
+
+
+@pytest.mark.parametrize("variant", ["fn1", "fn2", "fn3"])
+def test_tensorflow_versions_equal_numpy(mnist_split, variant):
+    entry, split = mnist_split
+    fnet = FourierNet(split.kernels, (28, 28))
+    x = entry.x[:2]
+    ref = fnet.run(variant, x)
+    out = fnet.run_tf(variant, x)
+    assert out.dtype == np.float32 and out.shape == ref.shape
+    assert np.abs(out - ref).max() / np.abs(ref).max() <= 1e-5
+    np.testing.assert_allclose(fnet.run_tf(variant, x[0]), out[0], atol=1e-6 * np.abs(ref).max())
