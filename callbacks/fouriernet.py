@@ -192,20 +192,48 @@ _results: dict[tuple, dict] = {}
 _results_lock = threading.Lock()
 
 
-def importance_key(model: str, threshold: float, variant: str) -> tuple:
-    return (model, "samples", round(float(threshold), 4), variant)
+IMAGE_SETS = {"samples": "bundled samples", "test500": "test images (first 500)", "test": "test images"}
+_test_sets: dict[str, np.ndarray] = {}
 
 
-def compute_importance(ctx: AppContext, model, threshold, variant, progress=None) -> dict:
-    """The analysis of the bundled samples as a JSON-safe dict, cached per (model, image set, threshold, variant)."""
+def importance_key(model: str, threshold: float, variant: str, image_set: str = "samples") -> tuple:
+    return (model, image_set, round(float(threshold), 4), variant)
+
+
+def image_set(entry, name: str) -> np.ndarray:
+    """The images of a set: the bundled samples, or the test split under ``KERNELSCOPE_DATA_DIR``."""
+    import os
+
+    from models.datasets import DataNotFound, prepare
+
+    name = as_choice(name, "Images", tuple(IMAGE_SETS))
+    if name == "samples":
+        return entry.x
+    root = os.environ.get("KERNELSCOPE_DATA_DIR")
+    if not root:
+        raise UserError("set KERNELSCOPE_DATA_DIR to the data folder (e.g. ../shared/data) to analyse the test split")
+    with _results_lock:
+        x = _test_sets.get(entry.name)
+    if x is None:
+        try:
+            x = prepare(entry.spec, root, "test").x
+        except (DataNotFound, ValueError) as exc:
+            raise UserError(f"cannot read the test split of {entry.name}: {exc}") from None
+        with _results_lock:
+            _test_sets[entry.name] = x
+    return x[:500] if name == "test500" else x
+
+
+def compute_importance(ctx: AppContext, model, threshold, variant, progress=None, images: str = "samples") -> dict:
+    """The analysis of an image set as a JSON-safe dict, cached per (model, image set, threshold, variant)."""
     from xai_core.importance import analyse
 
     entry, parts = stack_parts(ctx, model)
-    key = importance_key(model, threshold, variant)
+    key = importance_key(model, threshold, variant, images)
     with _results_lock:
         if key in _results:
             return _results[key]
-    x = entry.x
+    x = image_set(entry, images)
     n = len(x)
     total = 2 * n  # g, then the analysis
     gs = []
@@ -225,7 +253,7 @@ def compute_importance(ctx: AppContext, model, threshold, variant, progress=None
 
 
 @user_errors(n_outputs=5, message_index=4)
-def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, variant, image):
+def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, variant, image, images="samples"):
     """Background job. Outputs: counts figure, needed figure, activations figure, summary, message."""
     from xai_core.importance import ImportanceResult
 
@@ -236,7 +264,8 @@ def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, v
     def progress(done, total):
         set_progress((str(done), str(total), f"{done} / {total}"))
 
-    res = ImportanceResult.from_dict(compute_importance(ctx, model, threshold, variant, progress))
+    images = as_choice(images, "Images", tuple(IMAGE_SETS))
+    res = ImportanceResult.from_dict(compute_importance(ctx, model, threshold, variant, progress, images))
     counts = res.channel_counts()
     top = [int(c) for c in np.argsort(-counts, kind="stable")[:4] if counts[c] > 0]
     try:
@@ -249,10 +278,11 @@ def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, v
             if hits.size and int(hits[0]) not in chosen and len(chosen) < 4:
                 chosen.append(int(hits[0]))
     g = parts.g(entry.x[chosen])
-    images = [(f"sample {i}" + ("" if entry.y is None else f" ({entry.class_names[int(entry.y[i])]})"), entry.x[i])
+    shown = [(f"sample {i}" + ("" if entry.y is None else f" ({entry.class_names[int(entry.y[i])]})"), entry.x[i])
               for i in chosen]
-    acts = figs.activations_figure(images, g[..., top], top)
-    summary = (f"{res.n_images} bundled samples of {entry.name}, threshold {threshold:.0%}, {res.method}: "
+    acts = figs.activations_figure(shown, g[..., top], top)
+    set_name = IMAGE_SETS[images].split(" (")[0]
+    summary = (f"{res.n_images} {set_name} of {entry.name}, threshold {threshold:.0%}, {res.method}: "
                f"median {np.median(res.needed):.0f} of {res.n_channels} channels needed "
                f"(min {res.needed.min()}, max {res.needed.max()}); most needed: "
                + ", ".join(f"ch {c} ({counts[c]}×)" for c in top) + f". Computed in {res.seconds:.2f} s.")
@@ -299,6 +329,7 @@ def register(app, ctx: AppContext) -> None:
         State(ids.FN_IMP_THRESHOLD_SLIDER, "value"),
         State(ids.FN_IMP_VARIANT_RADIO, "value"),
         State(ids.FN_IMAGE_INPUT, "value"),
+        State(ids.FN_IMP_SET_RADIO, "value"),
         background=True,
         running=[(Output(ids.FN_IMP_RUN_BUTTON, "disabled"), True, False),
                  (Output(ids.FN_IMP_CANCEL_BUTTON, "disabled"), False, True)],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from dash import dcc, html
 
 from .. import ids
@@ -16,6 +18,17 @@ VARIANT_OPTIONS = [
     {"label": "exact (all ablations)", "value": "exact"},
     {"label": "stochastic (a quarter of the ablations)", "value": "stochastic"},
 ]
+
+DATA_ENV = "KERNELSCOPE_DATA_DIR"
+
+
+def image_set_options() -> list[dict]:
+    """The bundled samples, plus the model's test split when ``KERNELSCOPE_DATA_DIR`` points to the data."""
+    options = [{"label": "bundled samples", "value": "samples"}]
+    if os.environ.get(DATA_ENV):
+        options += [{"label": "test split, first 500", "value": "test500"},
+                    {"label": "whole test split", "value": "test"}]
+    return options
 
 
 def layout(**_query):
@@ -36,11 +49,14 @@ def layout(**_query):
                                             marks={v: f"{v}%" for v in (5, 30, 60, 90)}),
                     "Stop adding channels once the mean absolute logit error is below this share of the "
                     "mean |logit|.", width="260px"),
+            control("Images", dcc.RadioItems(id=ids.FN_IMP_SET_RADIO, options=image_set_options(), value="samples",
+                                              className="radio"),
+                    f"Set {DATA_ENV} to a data folder (e.g. ../shared/data) to analyse the test split."),
             control("Ablations", dcc.RadioItems(id=ids.FN_IMP_VARIANT_RADIO, options=VARIANT_OPTIONS,
                                                 value="exact", className="radio"),
                     "The stochastic variant ablates a random quarter of the channels per image (large models)."),
             control("Run", html.Div([
-                html.Button("Analyse the samples", id=ids.FN_IMP_RUN_BUTTON, className="button primary"),
+                html.Button("Analyse", id=ids.FN_IMP_RUN_BUTTON, className="button primary"),
                 html.Button("Cancel", id=ids.FN_IMP_CANCEL_BUTTON, className="button", disabled=True),
             ], className="button-row"), "Runs in the background; other pages stay responsive."),
             control("Progress", html.Div([

@@ -118,3 +118,29 @@ def test_importance_bad_input_and_cifar5(app_context):
     assert out[0] is no_update and "linear convolution" in text_of(out[4])
     out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 130, "exact", 0)
     assert "Threshold must be" in text_of(out[4])
+
+
+def _write_idx(path, array):
+    import gzip
+
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_importance_on_a_test_split_from_the_data_folder(app_context, tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    labels = np.array([1, 7, 3, 1, 7, 1, 0, 7] * 5)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", rng.integers(0, 255, (len(labels), 28, 28)))
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+    monkeypatch.delenv("KERNELSCOPE_DATA_DIR", raising=False)
+    out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 30, "exact", 0, "test")
+    assert "KERNELSCOPE_DATA_DIR" in text_of(out[4])
+    monkeypatch.setenv("KERNELSCOPE_DATA_DIR", str(tmp_path))
+    seen = []
+    counts, needed, acts, summary, msg = cb.run_importance(seen.append, app_context, 1, "mnist17", 40, "exact", 0,
+                                                           "test")
+    assert msg is None and summary.startswith("30 test images of mnist17")  # only the 1s and 7s
+    assert len(decode(needed["data"][0]["x"])) == 30 and seen[-1][1] == "60"
+    out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 30, "exact", 0, "everything")
+    assert "Images must be one of" in text_of(out[4])
