@@ -92,7 +92,7 @@ def render(ctx: AppContext, model, image, target, channel, row, col):
     else:
         cls = as_int(target, "Class", 0, len(entry.class_names) - 1)
     fnet = parts.fnet
-    res = image_chain_rule(parts.split, fnet, x, cls)
+    res = image_chain_rule(parts.split, fnet, x, cls, pieces=parts.chain_fn)
     _, direct = entry.gradients(x[None], res.target, softmax=False)
     direct = direct[0].astype(np.float64)
     res.direct = direct

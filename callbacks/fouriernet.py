@@ -17,7 +17,7 @@ from xai_core.fouriernet import VARIANTS, FourierNet, contributions, edge_errors
 
 from .common import AppContext, UserError, as_choice, as_float, as_int, get_entry, user_errors
 
-KERNELS_PER_PAGE = 32
+KERNELS_PER_PAGE = 16
 TIMING_BATCH = 16
 IMPORTANCE_BATCH = 32
 
@@ -31,6 +31,7 @@ class StackParts:
     head: object  # AffineHead or None
     g_fn: object  # compiled (N, H, W, C_in) -> g
     h_fn: object  # compiled g -> logits
+    chain_fn: object  # compiled xai_core.chainrule.tape_pieces
 
     @property
     def n_channels(self) -> int:
@@ -50,6 +51,7 @@ class StackParts:
 def _build_parts(entry) -> StackParts:
     import tensorflow as tf
 
+    from xai_core.chainrule import tape_pieces
     from xai_core.graph import flatten
     from xai_core.importance import affine_head
     from xai_core.linear_stack import NotALinearStack, split_linear_stack
@@ -70,7 +72,10 @@ def _build_parts(entry) -> StackParts:
     g_fn = entry.compiled(("fouriernet", "g"), lambda: lambda t: split.g(t, training=False))
     h_fn = entry.compiled(("fouriernet", "h"), lambda: lambda t: split.h(t, training=False),
                           signature=[tf.TensorSpec((None, *g_shape), tf.float32)])
-    return StackParts(split, fnet, affine_head(split.h), g_fn, h_fn)
+    chain_fn = entry.compiled(("fouriernet", "chain"), lambda: tape_pieces(split),
+                              signature=[tf.TensorSpec((1, *entry.input_shape), tf.float32),
+                                         tf.TensorSpec((), tf.int32)])
+    return StackParts(split, fnet, affine_head(split.h), g_fn, h_fn, chain_fn)
 
 
 def stack_parts(ctx: AppContext, model) -> tuple[object, StackParts]:
@@ -105,7 +110,7 @@ def render(ctx: AppContext, model, image, channel):
     c = as_int(channel, "Output channel", 0, parts.n_channels - 1)
     fnet = parts.fnet
     spatial = parts.g(x[None])[0].astype(np.float64)
-    outs = {"spatial": spatial, **{v: fnet.run(v, x) for v in VARIANTS}}
+    outs = {"spatial": spatial, **{v: fnet.run_tf(v, x).astype(np.float64) for v in VARIANTS}}
     r = fnet.fused.radius
     rows = []
     for v in VARIANTS:

@@ -41,7 +41,7 @@ def variants_figure(image: np.ndarray, outputs: dict[str, np.ndarray], channel: 
 
 
 def fused_kernels_figure(kernels: np.ndarray, magnitudes: np.ndarray, first: int, selected: int | None) -> dict:
-    """Fused kernels ``first .. first + n - 1`` (spatial, then |F|) in rows of 8 pairs.
+    """Fused kernels ``first .. first + n - 1`` (spatial, then |F|), 8 pairs a row.
 
     Args:
         kernels: ``(n, kh, kw)`` fused 2-D kernels.

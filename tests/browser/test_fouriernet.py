@@ -28,7 +28,7 @@ def test_fouriernet_controls_and_importance_job(serve):
     wait_for(duo, lambda: "[ch 7]" in (graph_titles(duo, ids.FN_VARIANTS_GRAPH) or ""))
     type_number(duo, ids.FN_IMAGE_INPUT, 40)
     duo.wait_for_contains_text(f"#{ids.FN_CAPTION_TEXT}", "Sample 40")
-    duo.find_element(f"#{ids.FN_KERNEL_PAGE_RADIO} input[value='2']").click()
+    duo.find_element(f"#{ids.FN_KERNEL_PAGE_RADIO} input[value='4']").click()
     wait_for(duo, lambda: "K64" in (graph_titles(duo, ids.FN_KERNELS_GRAPH) or ""))
     duo.find_element(f"#{ids.FN_IMP_RUN_BUTTON}").click()
     duo.wait_for_contains_text(f"#{ids.FN_IMP_PROGRESS_TEXT}", "/ 128", timeout=60)

@@ -24,7 +24,7 @@ def test_render_panels_match_independent_computations(app_context):
     fig, errors, logits, caption, pages, msg = cb.render(app_context, "mnist17", 3, 5)
     assert msg is None
     assert "128 kernels of 7×7" in caption and "10,272" in caption and "channel 5" in caption
-    assert [p["value"] for p in pages] == [0, 1, 2, 3]
+    assert [p["value"] for p in pages] == list(range(8))
     entry = app_context.registry.get("mnist17")
     _, parts = cb.stack_parts(app_context, "mnist17")
     x = entry.x[3].astype(np.float64)
@@ -56,8 +56,8 @@ def test_channel_and_image_change_the_panels(app_context):
 
 
 def test_fused_kernel_grid_and_click(app_context):
-    grid, contrib, msg = cb.render_kernels(app_context, "mnist17", 1, None)
-    assert msg is None and len(grid["data"]) == 2 * 32
+    grid, contrib, msg = cb.render_kernels(app_context, "mnist17", 2, None)
+    assert msg is None and len(grid["data"]) == 2 * 16
     assert grid["data"][0]["name"] == "K32"
     _, parts = cb.stack_parts(app_context, "mnist17")
     fused = fuse_kernels(parts.split.kernels).kernel
@@ -67,7 +67,7 @@ def test_fused_kernel_grid_and_click(app_context):
     np.testing.assert_allclose(mag, ref, rtol=1e-5, atol=1e-6)
     assert contrib["data"] == []
     click = {"points": [{"curveNumber": 7, "x": 1, "y": 1}]}
-    grid, contrib, msg = cb.render_kernels(app_context, "mnist17", 1, click, triggered=ids.FN_KERNELS_GRAPH)
+    grid, contrib, msg = cb.render_kernels(app_context, "mnist17", 2, click, triggered=ids.FN_KERNELS_GRAPH)
     assert "K35 ●" in [t["name"] for t in grid["data"]]
     np.testing.assert_allclose(decode(contrib["data"][0]["z"]), fused[:, :, 0, 35], atol=1e-6)
     assert len(contrib["data"]) == 1 + 3 * 6
@@ -104,7 +104,7 @@ def test_importance_job_reports_progress_and_caches(app_context):
     ("render", ("mnist17", 999, 0), "Image must be"),
     ("render", ("mnist17", 0, 128), "Output channel must be"),
     ("render", (None, 0, 0), "choose a model"),
-    ("render_kernels", ("mnist17", 9, None), "Kernel page must be"),
+    ("render_kernels", ("mnist17", 8, None), "Kernel page must be"),
     ("render_timing", ("cifar5",), "BatchNormalization"),
 ])
 def test_bad_inputs_give_messages(app_context, handler, args, needle):
