@@ -52,6 +52,32 @@ def bench_g(entry, parts, batch: int, runs: int) -> list[str]:
     return rows
 
 
+def bench_callbacks(ctx, model: str, runs: int) -> list[str]:
+    """Server-side latency of the two pages' handlers (median/p95 ms, largest response KB)."""
+    from dash._utils import to_json
+
+    from callbacks import chainrule, fouriernet
+
+    entry = ctx.registry.get(model)
+    n = entry.n_samples
+    fouriernet.render(ctx, model, 0, 0)  # build the stack pieces once
+    cases = {
+        "fouriernet.render": (fouriernet.render, [(ctx, model, i % n, (7 * i) % 128) for i in range(runs)]),
+        "fouriernet.render_kernels": (fouriernet.render_kernels,
+                                      [(ctx, model, i % 8, {"points": [{"curveNumber": i % 32}]},
+                                        "fouriernet-kernels-graph") for i in range(runs)]),
+        "chainrule.render": (chainrule.render, [(ctx, model, i % n, "predicted" if i % 2 else "0", i % 128,
+                                                 (3 * i) % 28, (5 * i) % 28) for i in range(runs)]),
+        "chainrule.scalar": (chainrule.scalar, [(ctx, 1 + i % 5, "3, 4") for i in range(runs)]),
+    }
+    rows = []
+    for name, (fn, calls) in cases.items():
+        timing, outs = time_calls(fn, calls)
+        kb = max(len(to_json(o).encode()) for o in outs) / 1024
+        rows.append(f"| {model} | {name} | {timing.n} | {timing.median:.1f} | {timing.p95:.1f} | {kb:.1f} |")
+    return rows
+
+
 def bench_importance(entry, parts, x: np.ndarray, label: str, threshold: float = 0.3) -> str:
     from xai_core.importance import analyse
 
@@ -75,14 +101,22 @@ def main(argv=None) -> str:
     parser.add_argument("--write", action="store_true", help="store the section in bench/RESULTS.md")
     args = parser.parse_args(argv)
 
+    import tempfile
+
+    from callbacks.common import AppContext
+    from dashboard.arrays import ArrayStore
+    from dashboard.settings import Settings
     from models import ModelRegistry
 
     registry = ModelRegistry(device=args.device)
-    g_rows, imp_rows = [], []
+    tmp = Path(tempfile.mkdtemp(prefix="bench-fouriernet-"))
+    ctx = AppContext(registry, Settings(cache_dir=tmp), ArrayStore(tmp / "arrays"))
+    g_rows, imp_rows, cb_rows = [], [], []
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         entry = registry.get(name)
         parts = parts_of(entry)
         g_rows += bench_g(entry, parts, args.batch, args.runs)
+        cb_rows += bench_callbacks(ctx, name, args.runs)
         imp_rows.append(bench_importance(entry, parts, entry.x, "bundled samples"))
         if args.data is not None:
             from models.datasets import prepare
@@ -108,6 +142,12 @@ def main(argv=None) -> str:
         "| model | images | n | g s | analysis s | total s | channels needed, median (range) |",
         "|---|---|---|---|---|---|---|",
         *imp_rows,
+        "",
+        "Page callbacks (server side, handler called directly, response serialised as Dash sends it).",
+        "",
+        "| model | callback | n | median ms | p95 ms | max response KB |",
+        "|---|---|---|---|---|---|",
+        *cb_rows,
     ])
     print(text)
     if args.write:

@@ -123,7 +123,8 @@ def render(ctx: AppContext, model, image, channel):
                f"max |g| = {np.max(np.abs(spatial)):.3g}, over all {parts.n_channels} channels.",
                className="caption"),
     ])
-    logits = {"model": entry.logits_model([x[None]], training=False).numpy()[0]}
+    logits = {"model": entry.run(("fouriernet", "logits"),
+                                 lambda: lambda t: entry.logits_model([t], training=False), x[None])[0]}
     batch = np.stack([outs[k] for k in ("spatial", *VARIANTS)])
     for k, row in zip(("spatial", *VARIANTS), parts.h(batch)):
         logits[k] = row

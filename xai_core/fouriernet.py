@@ -154,7 +154,8 @@ def _full_conv2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _channel_product(xf: np.ndarray, k: np.ndarray) -> np.ndarray:
     """``out[n, a, b, o] = sum_i xf[n, a, b, i] k[a, b, i, o]``: one small matrix product per frequency."""
-    return np.matmul(xf[..., None, :], k)[..., 0, :]
+    # one (N x C_in) @ (C_in x C_out) product per frequency, batched over the frequencies
+    return np.moveaxis(np.matmul(np.moveaxis(xf, 0, 2), k), 2, 0)
 
 
 def embed(kernel: np.ndarray, anchor: tuple[int, int], grid: tuple[int, int]) -> np.ndarray:
@@ -310,11 +311,14 @@ class FourierNet:
         h, w = self.image_shape
         cin = int(self.kernels[0].shape[2])
 
-        def layout(spec):  # (G0, G1', Ci, Co) -> (Ci, Co, G0, G1') complex64
-            return tf.constant(np.transpose(spec, (2, 3, 0, 1)).astype(np.complex64))
+        def layout(spec):  # (G0, G1', Ci, Co) -> (G0 * G1', Ci, Co) complex64
+            return tf.constant(spec.reshape(-1, *spec.shape[2:]).astype(np.complex64))
 
-        def product(xf, k):  # (N, Ci, G0, G1') x (Ci, Co, G0, G1') -> (N, Co, G0, G1')
-            return tf.einsum("nihw,iohw->nohw", xf, k)
+        def product(xf, k):  # (N, Ci, G0, G1') x (G0 * G1', Ci, Co) -> (N, Co, G0, G1')
+            shape = tf.shape(xf)
+            xt = tf.transpose(tf.reshape(xf, (shape[0], shape[1], -1)), (2, 0, 1))  # (F, N, Ci)
+            out = tf.transpose(tf.linalg.matmul(xt, k), (1, 2, 0))  # (N, Co, F)
+            return tf.reshape(out, (shape[0], k.shape[2], shape[2], shape[3]))
 
         if variant == "fn1":
             stages = [(layout(s), g) for s, g in zip(self.layer_spectra(), self._layer_grids)]
