@@ -144,3 +144,19 @@ def test_importance_on_a_test_split_from_the_data_folder(app_context, tmp_path, 
     assert len(decode(needed["data"][0]["x"])) == 30 and seen[-1][1] == "60"
     out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 30, "exact", 0, "everything")
     assert "Images must be one of" in text_of(out[4])
+
+
+def test_cancelled_job_stops_and_caches_nothing(app_context):
+    from dashboard.background import JobCancelled
+
+    calls = []
+
+    def cancel_after_first(value):
+        calls.append(value)
+        if len(calls) > 1:
+            raise JobCancelled()
+
+    with pytest.raises(JobCancelled):
+        cb.run_importance(cancel_after_first, app_context, 1, "mnist17", 55, "exact", 0)
+    assert len(calls) == 2
+    assert cb.importance_key("mnist17", 0.55, "exact") not in cb._results
