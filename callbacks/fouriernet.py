@@ -79,15 +79,9 @@ def _build_parts(entry) -> StackParts:
 
 
 def stack_parts(ctx: AppContext, model) -> tuple[object, StackParts]:
-    """``(entry, parts)`` or a :class:`UserError` for a model without a linear stack."""
+    """``(entry, parts)`` or a :class:`UserError` for a model without a linear stack (not cached then)."""
     entry = get_entry(ctx, model)
-    key = ("fouriernet", "parts")
-    try:
-        return entry, entry._cache[key]
-    except KeyError:
-        pass
-    parts = _build_parts(entry)  # raises UserError, never cached then
-    return entry, entry.cached(key, lambda: parts)
+    return entry, entry.cached(("fouriernet", "parts"), lambda: _build_parts(entry))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> html.Table:
