@@ -358,22 +358,22 @@ class FourierNet:
 def edge_errors(result: np.ndarray, reference: np.ndarray, radius: int) -> dict:
     """Largest ``|result - reference|`` in the interior and on the border band.
 
-    The border band is every pixel closer than ``radius`` to an edge (the last
-    two spatial axes before the channel axis are rows and columns).  Errors are
-    reported absolute and relative to ``max |reference|``.
+    Arrays are ``(H, W)``, ``(H, W, C)`` or ``(N, H, W, C)``.  The border band is
+    every pixel closer than ``radius`` to an edge.  Errors are reported absolute
+    and relative to ``max |reference|``.
     """
     err = np.abs(np.asarray(result, np.float64) - np.asarray(reference, np.float64))
+    if err.ndim == 2:
+        err = err[:, :, None]
     h, w = err.shape[-3], err.shape[-2]
-    mask = np.zeros((h, w), bool)
-    r = int(radius)
-    mask[r:h - r, r:w - r] = True
-    inner = err[..., mask, :] if err.ndim >= 3 else err[mask]
-    outer = err[..., ~mask, :] if err.ndim >= 3 else err[~mask]
+    mask = interior_mask((h, w), radius)
+    inner = err[..., mask, :]
+    outer = err[..., ~mask, :]
     scale = float(np.max(np.abs(reference))) or 1.0
     interior = float(inner.max()) if inner.size else 0.0
     border = float(outer.max()) if outer.size else 0.0
     return {"interior": interior, "border": border, "interior_rel": interior / scale,
-            "border_rel": border / scale, "scale": scale, "radius": r}
+            "border_rel": border / scale, "scale": scale, "radius": int(radius)}
 
 
 def interior_mask(shape: tuple[int, int], radius: int) -> np.ndarray:

@@ -115,3 +115,18 @@ def test_tensorflow_versions_equal_numpy(mnist_split, variant):
     assert out.dtype == np.float32 and out.shape == ref.shape
     assert np.abs(out - ref).max() / np.abs(ref).max() <= 1e-5
     np.testing.assert_allclose(fnet.run_tf(variant, x[0]), out[0], atol=1e-6 * np.abs(ref).max())
+
+
+def test_edge_errors_split_interior_and_border():
+    ref = np.zeros((10, 12))
+    out = ref.copy()
+    out[0, 5] = 0.5  # border (radius 2)
+    out[4, 6] = 1e-3  # interior
+    ref[5, 5] = 2.0
+    out[5, 5] = 2.0
+    e = edge_errors(out, ref, 2)
+    assert e["border"] == 0.5 and e["interior"] == pytest.approx(1e-3)
+    assert e["border_rel"] == 0.25 and e["radius"] == 2
+    e3 = edge_errors(out[None, :, :, None], ref[None, :, :, None], 2)
+    assert e3["border"] == 0.5 and e3["interior"] == pytest.approx(1e-3)
+    assert interior_mask((10, 12), 2).sum() == 6 * 8
