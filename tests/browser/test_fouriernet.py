@@ -30,6 +30,9 @@ def test_fouriernet_controls_and_importance_job(serve):
     duo.wait_for_contains_text(f"#{ids.FN_CAPTION_TEXT}", "Sample 40")
     duo.find_element(f"#{ids.FN_KERNEL_PAGE_RADIO} input[value='4']").click()
     wait_for(duo, lambda: "K64" in (graph_titles(duo, ids.FN_KERNELS_GRAPH) or ""))
+    # click the first fused kernel of the page: its contributing kernels appear
+    duo.find_elements(f"#{ids.FN_KERNELS_GRAPH} .nsewdrag")[0].click()
+    wait_for(duo, lambda: "K64 (sum of all terms)" in (graph_titles(duo, ids.FN_CONTRIB_GRAPH) or ""))
     duo.find_element(f"#{ids.FN_IMP_RUN_BUTTON}").click()
     duo.wait_for_contains_text(f"#{ids.FN_IMP_PROGRESS_TEXT}", "/ 128", timeout=60)
     duo.wait_for_contains_text(f"#{ids.FN_IMP_SUMMARY_TEXT}", "64 bundled samples", timeout=60)
