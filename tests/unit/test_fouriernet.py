@@ -59,6 +59,8 @@ def fused_reference(x, fused):
     ((3, 5, 1), (2, 3, 4, 5)),
     ((5, 3, 3, 1), (1, 2, 2, 3, 2)),
     ((5, 5), (3, 1, 6)),
+    ((2, 3), (2, 3, 2)),  # even kernels anchor off-centre, as TensorFlow's SAME does
+    ((4, 2, 1), (1, 2, 2, 1)),
 ])
 def test_random_stacks_fuse_exactly(sizes, channels):
     rng = np.random.default_rng(len(sizes) * 10 + sum(channels))
