@@ -231,8 +231,12 @@ def compute_importance(ctx: AppContext, model, threshold, variant, progress=None
     entry, parts = stack_parts(ctx, model)
     key = importance_key(model, threshold, variant, images)
     with _results_lock:
-        if key in _results:
-            return _results[key]
+        cached = _results.get(key)
+    if cached is not None:
+        if progress:  # report the finished state, so the progress bar never stays empty
+            total = 2 * len(cached["needed"])
+            progress(total, total)
+        return cached
     x = image_set(entry, images)
     n = len(x)
     total = 2 * n  # g, then the analysis
