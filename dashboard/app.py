@@ -18,9 +18,9 @@ log = logging.getLogger("kernelscope")
 
 
 def _pages():
-    from .pages import convolution, home, kernels, relevance, summary
+    from .pages import chainrule, convolution, fouriernet, home, kernels, relevance, summary
 
-    return [home, kernels, convolution, relevance, summary]
+    return [home, kernels, convolution, relevance, summary, fouriernet, chainrule]
 
 
 def _error_handler(err: Exception):

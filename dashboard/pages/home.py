@@ -26,6 +26,12 @@ PAGES = [
     ("Model summary", "/summary",
      "Every layer with its output shape and parameters (conv, dense, others), and what one kernel does "
      "to an image: the averaged input, the averaged kernel and its spectrum, and the true activation."),
+    ("Fourier-Net", "/fouriernet",
+     "The linear convolution stack g computed in the Fourier domain three ways, its 128 fused kernels "
+     "K123, the edge error of padding once, timing, and which fused channels each decision needs."),
+    ("Chain rule", "/chainrule",
+     "∂y/∂x = (∂g/∂x)ᵀ ∂y/∂g: a worked 1-D example, then the image model's gradient from the head "
+     "and the fused kernels, spatially and in the Fourier domain, checked against GradientTape."),
 ]
 
 
