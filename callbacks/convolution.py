@@ -13,10 +13,10 @@ from dashboard.components.controls import is_on, message
 from dashboard.figures.convolution import theorem_figure
 from xai_core.convolution import same_padding, tf_cross_correlate, theorem_steps
 from xai_core.graph import conv_config
-from xai_core.images import ImageError, decode_image, fit_to_model
+from xai_core.images import ImageError, decode_image
 
 from .common import AppContext, UserError, as_choice, as_int, decode_upload, get_entry, user_errors
-from .kernels import layer_kernels
+from .kernels import layer_kernels, layer_slices_of
 
 MODES = ("linear", "circular")
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -35,7 +35,12 @@ def layer_buttons(ctx: AppContext, model):
 
 
 def _random_kernel(entry, layer: int, rng: np.random.Generator) -> dict:
-    k = layer_kernels(entry, entry.conv_layers[layer].key)
+    node = entry.conv_layers[layer]
+    if node.type_name == "DepthwiseConv2D":  # only (c, c * m + j) pairs are non-zero
+        _, pairs = layer_slices_of(entry, node.key)
+        c_in, c_out = pairs[int(rng.integers(len(pairs)))]
+        return {"layer": layer, "c_in": int(c_in), "c_out": int(c_out)}
+    k = layer_kernels(entry, node.key)
     return {"layer": layer, "c_in": int(rng.integers(k.shape[2])), "c_out": int(rng.integers(k.shape[3]))}
 
 
@@ -64,7 +69,7 @@ def update_state(ctx: AppContext, trigger, model, contents, filename, state, rng
         data = decode_upload(contents, MAX_IMAGE_BYTES)
         try:
             image = decode_image(data, filename)
-            fitted = fit_to_model(image, entry.input_shape, entry.spec.value_range, entry.spec.image_padding)
+            fitted = entry.fit_image(image)
         except ImageError as exc:
             raise UserError(str(exc)) from None
         name = os.path.basename(str(filename or "upload"))[-80:]

@@ -20,6 +20,9 @@ PAGES = [
      "The convolution theorem made visible: an input channel, a kernel, their spectra, the "
      "product, and the inverse FFT next to what Keras computes, with circular vs zero-padded "
      "convolution. Drop in your own image."),
+    ("Your models", "/models",
+     "Upload your own Keras model (.keras or .h5) with sample images and class names; it is loaded "
+     "in safe mode, its input and output are worked out for you, and every page can then explain it."),
 ]
 
 
