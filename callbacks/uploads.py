@@ -201,7 +201,8 @@ def show_intake(ctx: AppContext, name, _version):
     from models.intake import OUTPUT_KINDS, Intake
 
     if not name:
-        return (html.P("Upload a model to see its intake settings.", className="muted"), *[no_update] * 9, None)
+        return (html.P("Upload a model to see its intake settings.", className="muted"), *[no_update] * 9,
+                no_update)
     try:
         stored = uploads_of(ctx).stored(name)
     except KeyError as exc:
@@ -226,7 +227,7 @@ def show_intake(ctx: AppContext, name, _version):
     cams = _cam_options(ctx, name, intake)
     return (html.Ul(items), intake.scaling, ", ".join(f"{v:g}" for v in intake.mean[: intake.channels or 3]),
             ", ".join(f"{v:g}" for v in intake.std[: intake.channels or 3]), intake.channel_order, outputs,
-            intake.output_index, intake.output_kind, cams, intake.cam_layer, None)
+            intake.output_index, intake.output_kind, cams, intake.cam_layer, no_update)
 
 
 def _cam_options(ctx: AppContext, name: str, intake) -> list[dict]:
