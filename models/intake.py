@@ -358,3 +358,22 @@ def preprocess(images: np.ndarray, intake: Intake) -> np.ndarray:
             m, s = m[::-1], s[::-1]
         a = (a - m) / s
     return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def unpreprocess(x: np.ndarray, intake: Intake) -> np.ndarray:
+    """The inverse of :func:`preprocess`: model input -> image in [0, 1] (clipped), RGB order."""
+    a = np.asarray(x, np.float32)
+    c = a.shape[-1]
+    if intake.scaling == "byte":
+        a = a / 255.0
+    elif intake.scaling == "symmetric":
+        a = (a + 1.0) / 2.0
+    elif intake.scaling == "meanstd":
+        m = np.asarray(intake.mean[:c], np.float32)
+        s = np.asarray(intake.std[:c], np.float32)
+        if intake.channel_order == "BGR":
+            m, s = m[::-1], s[::-1]
+        a = a * s + m
+    if c == 3 and intake.channel_order == "BGR":
+        a = a[..., ::-1]
+    return np.clip(a, 0.0, 1.0)

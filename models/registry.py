@@ -284,6 +284,11 @@ class ModelEntry:
 
         return fit_to_model(image, self.input_shape, self.spec.value_range, self.spec.image_padding)
 
+    def to_display(self, x: np.ndarray) -> np.ndarray:
+        """Model input(s) ``(..., H, W, C)`` -> image(s) in [0, 1] for display (inverse of the scaling)."""
+        lo, hi = self.spec.value_range
+        return np.clip((np.asarray(x, np.float32) - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
+
 
 class ModelRegistry:
     """Loads models on demand, once per process, and hands out :class:`ModelEntry` objects."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .intake import Intake, IntakeError, inspect, prepare_model, preprocess, refine, validate
+from .intake import Intake, IntakeError, inspect, prepare_model, preprocess, refine, unpreprocess, validate
 from .registry import ModelEntry
 from .safe_load import ModelLoadError, load_model_file, model_kind
 from .specs import ModelSpec
@@ -221,6 +221,10 @@ class UploadedEntry(ModelEntry):
         if self.intake.scaling != "unit":
             notes.append(f"scaled as {self.intake.describe_scaling()}")
         return FittedImage(x, notes, fitted.original_size)
+
+    def to_display(self, x: np.ndarray) -> np.ndarray:
+        """Model input(s) -> image(s) in [0, 1] (undoes the scaling and the channel order)."""
+        return unpreprocess(x, self.intake)
 
 
 class UploadedModels:

@@ -128,3 +128,16 @@ def test_refused_uploads_leave_nothing_behind(reg, user_models, tmp_path):
     assert list((store.root / "tmp").iterdir()) == []
     # the next upload works
     assert upload(reg, None, user_models["gray_sigmoid"]) in reg.names()
+
+
+def test_to_display_inverts_the_scaling(reg, user_models):
+    from models.intake import unpreprocess
+
+    rng = np.random.default_rng(0)
+    img = rng.random((2, 5, 5, 3)).astype(np.float32)
+    for scaling in ("unit", "byte", "symmetric", "meanstd"):
+        for order in ("RGB", "BGR"):
+            it = Intake([5, 5, 3], scaling=scaling, mean=[0.4, 0.5, 0.6], std=[0.2, 0.3, 0.4], channel_order=order)
+            np.testing.assert_allclose(unpreprocess(preprocess(img, it), it), img, atol=1e-6)
+    e = reg.get("mnist17")  # built-in: value range [0, 1], display is the input itself
+    np.testing.assert_allclose(e.to_display(e.x[:2]), e.x[:2])
