@@ -141,3 +141,47 @@ def test_to_display_inverts_the_scaling(reg, user_models):
             np.testing.assert_allclose(unpreprocess(preprocess(img, it), it), img, atol=1e-6)
     e = reg.get("mnist17")  # built-in: value range [0, 1], display is the input itself
     np.testing.assert_allclose(e.to_display(e.x[:2]), e.x[:2])
+
+
+def test_never_called_sequential_and_size_agnostic_models_ask_for_the_size(reg, tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(1)
+    seq = keras.Sequential([keras.layers.Conv2D(3, 3, name="c1"), keras.layers.GlobalAveragePooling2D(),
+                            keras.layers.Dense(2, activation="softmax")])
+    seq.save(tmp_path / "seq.keras")  # never called: no input size, no weights yet
+    data = (tmp_path / "seq.keras").read_bytes()
+    store = reg.uploads.store
+    with pytest.raises(UploadError, match="enter the input size"):
+        ingest(store, data, "seq.keras")
+    gray = sample_zip(["a", "b"], 1, 20, channels=1)
+    name = ingest(store, data, "seq.keras", samples_bytes=gray, samples_filename="g.zip",
+                  input_size=(16, 16)).stored.name
+    e = reg.get(name)
+    assert e.input_shape == (16, 16, 1) and [n.key for n in e.conv_layers] == ["c1"]
+    assert any("before it was ever called" in u for u in e.unsupported)
+    # a model that accepts any size
+    inp = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inp)
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalMaxPooling2D()(x))
+    keras.Model(inp, out).save(tmp_path / "any.keras")
+    data = (tmp_path / "any.keras").read_bytes()
+    with pytest.raises(UploadError, match="accepts images of any size"):
+        ingest(store, data, "any.keras")
+    e = reg.get(ingest(store, data, "any.keras", input_size=(24, 20)).stored.name)
+    assert e.input_shape == (24, 20, 3) and e.predict(e.x).shape == (4, 3)
+    assert e.cam_layer.endswith("conv")
+
+
+def test_multi_input_and_non_classifier_models_are_refused_with_reasons(reg, tmp_path):
+    import keras
+
+    a, b = keras.Input((8, 8, 3)), keras.Input((4,))
+    out = keras.layers.Dense(2)(keras.layers.Concatenate()([keras.layers.Flatten()(a), b]))
+    keras.Model([a, b], out).save(tmp_path / "two_in.keras")
+    with pytest.raises(UploadError, match="2 inputs; KernelScope explains models with one image input"):
+        ingest(reg.uploads.store, (tmp_path / "two_in.keras").read_bytes(), "two_in.keras")
+    inp = keras.Input((8, 8, 3))
+    keras.Model(inp, keras.layers.Conv2D(2, 1)(inp)).save(tmp_path / "seg.keras")
+    with pytest.raises(UploadError, match="segmentation and detection models are not supported"):
+        ingest(reg.uploads.store, (tmp_path / "seg.keras").read_bytes(), "seg.keras")
