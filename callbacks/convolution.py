@@ -54,7 +54,8 @@ def update_state(ctx: AppContext, trigger, model, contents, filename, state, rng
     rng = rng or np.random.default_rng()
     entry = get_entry(ctx, model)
     if not entry.conv_layers:
-        raise UserError(f"{model} has no 2-D convolution layers, so there is no convolution to show")
+        raise UserError(f"{entry.spec.title} has no 2-D convolution layers (Conv2D, DepthwiseConv2D or "
+                        "SeparableConv2D), so there is no convolution to show")
     state = dict(state) if isinstance(state, dict) else {}
     fresh = state.get("model") != model or trigger in (None, ids.APP_MODEL_DROPDOWN)
     if fresh:

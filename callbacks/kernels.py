@@ -114,7 +114,8 @@ def render(ctx: AppContext, model, seed, count, fft_choice, log_value, layers=No
     log = is_on(log_value)
     convs = entry.conv_layers
     if not convs:
-        raise UserError(f"{model} has no 2-D convolution layers, so there are no kernels to show")
+        raise UserError(f"{entry.spec.title} has no 2-D convolution layers (Conv2D, DepthwiseConv2D or "
+                        "SeparableConv2D), so there are no kernels to show")
     shown, subset = _chosen_layers(entry, layers)
     rows, curves = [], []
     sizes = set()

@@ -137,3 +137,18 @@ def test_convolution_page_on_uploaded_models(ctx, user_models, kind, classes, ch
     assert msg is None and state["upload_name"] == "pic.png"
     x = ctx.arrays.get(state["upload"])
     assert x.shape == entry.input_shape
+
+
+def test_a_model_without_convolutions_gets_a_precise_message(ctx, tmp_path):
+    import keras
+
+    inp = keras.Input((10, 10, 1))
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(inp))
+    keras.Model(inp, out).save(tmp_path / "dense.keras")
+    name = upload(ctx.registry, None, tmp_path / "dense.keras", title="Dense only")
+    msg = kernels_cb.render(ctx, name, 0, 2, "32", [], None)[3]
+    assert "Dense only has no 2-D convolution layers" in text_of(msg)
+    assert kernels_cb.layer_options(ctx, name) == ([], [])
+    msg = conv_cb.update_state(ctx, None, name, None, None, None)[1]
+    assert "no convolution to show" in text_of(msg)
+    assert ctx.registry.get(name).cam_layer is None
