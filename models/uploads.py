@@ -262,8 +262,13 @@ class UploadedModels:
         return dict(self.store.get(name).meta)
 
     def get(self, name: str, device) -> UploadedEntry:
+        """The entry of upload ``name``; reloaded when another process changed its settings."""
+        version = self.store.get(name).meta.get("updated")  # KeyError if it was deleted
         with self._guard:
             entry = self._entries.get(name)
+            if entry is not None and entry.meta.get("updated") != version:
+                self._entries.pop(name)
+                entry = None
             if entry is not None:
                 self._entries.move_to_end(name)
                 return entry

@@ -95,3 +95,18 @@ def test_store_dir_setting_and_flags(tmp_path, monkeypatch):
     assert s.host == "127.0.0.1" and s.debug is False
     with pytest.raises(SystemExit):
         argument_parser().parse_args(["--max-models", "0"])
+
+
+def test_settings_changed_by_another_process_are_picked_up(tmp_path, user_models):
+    from models.intake import Intake
+
+    reg_a, reg_b = ModelRegistry(device="cpu"), ModelRegistry(device="cpu")
+    name = upload(reg_a, tmp_path / "store", user_models["resnet"])
+    attach_store(reg_b, tmp_path / "store")
+    before = reg_b.get(name).x.copy()
+    intake = Intake.from_dict(reg_a.uploads.stored(name).meta["intake"])
+    intake.scaling = "byte"
+    reg_a.uploads.update_intake(name, intake)
+    after = reg_b.get(name)
+    assert after.intake.scaling == "byte"
+    np.testing.assert_allclose(after.x, before * 255.0, rtol=1e-6)
