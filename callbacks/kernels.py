@@ -65,6 +65,19 @@ def default_layers(keys: list[str], limit: int = MAX_LAYERS) -> list[str]:
     return [keys[i] for i in picks]
 
 
+def default_layer_keys(entry) -> list[str]:
+    """The layers drawn when none are picked: spread over the layers with kernels larger than 1×1
+    (a 1×1 kernel's spectrum is flat), or over all layers when fewer than two have one."""
+    keys = [n.key for n in entry.conv_layers]
+    spatial = [k for k in keys if int(np.prod(layer_slices_of(entry, k)[0].shape[:2])) > 1]
+    return default_layers(spatial if len(spatial) >= 2 and len(keys) > MAX_LAYERS else keys)
+
+
+def short_name(key: str) -> str:
+    """The last part of a layer key (``base/block_1_depthwise`` -> ``block_1_depthwise``), for titles."""
+    return key.rsplit("/", 1)[-1]
+
+
 def layer_options(ctx: AppContext, model):
     """Options and default value of the layer picker."""
     try:
@@ -76,7 +89,7 @@ def layer_options(ctx: AppContext, model):
         shape = tuple(node.layer.kernel.shape) if hasattr(node.layer, "kernel") else ()
         size = f"{shape[0]}×{shape[1]}" if len(shape) >= 2 else ""
         options.append({"label": f"{i + 1}. {node.key} ({node.type_name} {size})", "value": node.key})
-    return options, default_layers([o["value"] for o in options])
+    return options, default_layer_keys(entry) if options else []
 
 
 def draw_layer(entry, node, count: int, rng: np.random.Generator) -> list[KernelDraw]:
@@ -93,7 +106,7 @@ def _chosen_layers(entry, layers) -> tuple[list, bool]:
     keys = [n.key for n in convs]
     chosen = [k for k in (layers or []) if k in keys] if isinstance(layers, (list, tuple)) else []
     if not chosen:
-        chosen = default_layers(keys)
+        chosen = default_layer_keys(entry)
     if len(chosen) > MAX_LAYERS:
         raise UserError(f"pick at most {MAX_LAYERS} layers at once (you picked {len(chosen)})")
     index = {k: i for i, k in enumerate(keys)}
@@ -126,14 +139,14 @@ def render(ctx: AppContext, model, seed, count, fft_choice, log_value, layers=No
         draws = draw_layer(entry, node, count, np.random.default_rng([seed, index]))
         spectra = [kernel_spectrum(d.kernel, size) for d in draws]
         rows.append(LayerKernels(
-            layer=node.key,
+            layer=short_name(node.key),
             kernels=[d.kernel for d in draws],
             channels=[(d.c_in, d.c_out) for d in draws],
             magnitudes=[s.log_magnitude() if log else s.magnitude for s in spectra],
             phases=[s.phase for s in spectra],
         ))
         freq, profile, character = layer_profile(entry, node.key, size)
-        curves.append((node.key, freq, profile, character))
+        curves.append((short_name(node.key), freq, profile, character))
     size_text = ", ".join(f"{s}×{s}" for s in sorted(sizes))
     of = f" (of {len(convs)}; pick others above)" if subset else ""
     caption = (f"Seed {seed} · {count} kernel(s) from each of {len(shown)} convolution layer(s){of} · "

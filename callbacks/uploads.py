@@ -224,20 +224,14 @@ def show_intake(ctx: AppContext, name, _version):
     items += [html.Li(["not supported: ", text], className="warning") for text in intake.unsupported]
     items += [html.Li(["note: ", text]) for text in stored.meta.get("notes", [])]
     outputs = [{"label": f"{i}: {tuple(s)}", "value": i} for i, s in enumerate(intake.output_shapes)]
-    cams = _cam_options(ctx, name, intake)
+    cams = _cam_options(stored, intake)
     return (html.Ul(items), intake.scaling, ", ".join(f"{v:g}" for v in intake.mean[: intake.channels or 3]),
             ", ".join(f"{v:g}" for v in intake.std[: intake.channels or 3]), intake.channel_order, outputs,
             intake.output_index, intake.output_kind, cams, intake.cam_layer, no_update)
 
 
-def _cam_options(ctx: AppContext, name: str, intake) -> list[dict]:
-    uploads = uploads_of(ctx)
-    if name in uploads.loaded_names():
-        from models.intake import cam_candidates
-
-        keys = cam_candidates(ctx.registry.get(name).graph)
-    else:
-        keys = [intake.cam_layer] if intake.cam_layer else []
+def _cam_options(stored, intake) -> list[dict]:
+    keys = stored.meta.get("cam_candidates") or ([intake.cam_layer] if intake.cam_layer else [])
     return [{"label": k, "value": k} for k in keys]
 
 

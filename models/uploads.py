@@ -164,6 +164,7 @@ def ingest(store: ModelStore, model_bytes: bytes, model_filename: str, *, sample
             "has_labels": y is not None,
             "notes": notes,
             "n_params": int(model.count_params()),
+            "cam_candidates": _cam_keys(prepared),
         }
         stored = store.add(digest, staging, meta)
         return Prepared(stored, intake, notes)
@@ -178,6 +179,14 @@ def ingest(store: ModelStore, model_bytes: bytes, model_filename: str, *, sample
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _cam_keys(prepared) -> list[str]:
+    from xai_core.graph import flatten
+
+    from .intake import cam_candidates
+
+    return cam_candidates(flatten(prepared))
 
 
 def _sample_channels(samples) -> int | None:
@@ -304,8 +313,9 @@ class UploadedModels:
         stored = self.store.get(name)
         validate(intake)
         model = load_model_file(stored.model_path, stored.meta.get("original_filename"))
-        prepare_model(model, intake)
-        changes = {"intake": intake.to_dict()}
+        changes = {"intake": intake.to_dict(), "cam_candidates": _cam_keys(prepare_model(model, intake))}
+        if intake.cam_layer and intake.cam_layer not in changes["cam_candidates"]:
+            raise IntakeError(f"'{intake.cam_layer}' has no spatial output; choose one of the listed CAM layers")
         names = class_names or stored.meta.get("class_names") or []
         if len(names) != intake.n_classes:
             names = ([f"class {i}" for i in range(intake.n_classes)] if intake.output_kind not in ("sigmoid", "logit1")

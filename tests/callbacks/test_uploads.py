@@ -52,6 +52,7 @@ def test_add_lists_the_model_everywhere_and_bad_files_get_messages(ctx, user_mod
     assert selected == value and value in [o["value"] for o in menu] and "mnist17" in [o["value"] for o in menu]
     intake_view = cb.show_intake(ctx, value, version)
     assert "one sigmoid unit" in str(intake_view[0]) and intake_view[7] == "sigmoid"
+    assert [o["value"] for o in intake_view[8]] == ["conv1", "conv2"] and intake_view[9] == "conv2"
     # bad files: a specific message each, no update of anything else
     junk = np.random.default_rng(0).integers(0, 256, 3000).astype(np.uint8).tobytes()
     bad = user_models["resnet"].parent / "junk.h5"
@@ -77,6 +78,9 @@ def test_save_settings_and_delete(ctx, user_models):
     out = cb.act(ctx, ids.MODELS_SAVE_BUTTON, None, None, None, None, None, None, None, None, None, name,
                  "meanstd", "0.5", "0.25, 0.25, x", "RGB", 0, "softmax", None, version)
     assert "Std must be 3 number(s)" in text_of(out[0])
+    out = cb.act(ctx, ids.MODELS_SAVE_BUTTON, None, None, None, None, None, None, None, None, None, name,
+                 "unit", None, None, "RGB", 0, "softmax", "gap", version)
+    assert "'gap' has no spatial output" in text_of(out[0])
     out = cb.act(ctx, ids.MODELS_SAVE_BUTTON, None, None, None, None, None, None, None, None, None, name,
                  "meanstd", "0.5", "0.25", "BGR", 1, "logits", None, version)
     assert "Saved the settings" in text_of(out[0])
