@@ -30,7 +30,9 @@ def layer_buttons(ctx: AppContext, model):
         return html.Span(str(exc), className="muted")
     if not entry.conv_layers:
         return html.Span("this model has no 2-D convolution layers", className="muted")
-    return [html.Button(f"Layer {i + 1}", id=ids.conv_layer_button(i), title=node.key, className="button")
+    compact = len(entry.conv_layers) > 12  # big models: numbers only, the layer name is in the tooltip
+    return [html.Button(f"{i + 1}" if compact else f"Layer {i + 1}", id=ids.conv_layer_button(i),
+                        title=f"{node.key} ({node.type_name})", className="button compact" if compact else "button")
             for i, node in enumerate(entry.conv_layers)]
 
 

@@ -114,8 +114,14 @@ def test_kernels_page_on_nested_mobilenet_is_bounded_and_exact(ctx, user_models)
         np.testing.assert_allclose(decode(t["z"]), k[:, :, ci, co % k.shape[3]], rtol=1e-6)
     freq, prof = fourier.layer_power_profile(k.reshape(3, 3, -1)[:, :, None, :], 32)
     np.testing.assert_allclose(decode(profile["data"][0]["y"]), prof / prof[0], rtol=1e-6)
+    buttons = conv_cb.layer_buttons(ctx, name)  # 50+ layers: compact numbered buttons, names in tooltips
+    assert len(buttons) == len(options) and buttons[0].children == "1" and dw.key in buttons[dw_index(entry, dw)].title
     too_many = [n.key for n in entry.conv_layers[:9]]
     assert "at most 8 layers" in text_of(kernels_cb.render(ctx, name, 5, 1, "32", [], too_many)[3])
+
+
+def dw_index(entry, node):
+    return [n.key for n in entry.conv_layers].index(node.key)
 
 
 @pytest.mark.parametrize("kind,classes,channels", [
