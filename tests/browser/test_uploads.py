@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 def test_upload_a_model_and_use_it_on_every_page(serve, user_models, tmp_path):
     samples = tmp_path / "pets.zip"
     samples.write_bytes(sample_zip(["cat", "dog"], 2, 30, 1))
-    duo = serve("/models")
+    duo = serve("/models", store_dir=tmp_path / "store")  # a private store: starts empty
     duo.wait_for_contains_text(f"#{ids.MODELS_LIST_TABLE}", "No uploaded models yet")
     duo.find_element(f"#{ids.MODELS_MODEL_UPLOAD} input[type=file]").send_keys(str(user_models["gray_sigmoid"]))
     duo.find_element(f"#{ids.MODELS_SAMPLES_UPLOAD} input[type=file]").send_keys(str(samples))
