@@ -194,3 +194,26 @@ def test_multi_input_and_non_classifier_models_are_refused_with_reasons(reg, tmp
     keras.Model(inp, keras.layers.Conv2D(2, 1)(inp)).save(tmp_path / "seg.keras")
     with pytest.raises(UploadError, match="segmentation and detection models are not supported"):
         ingest(reg.uploads.store, (tmp_path / "seg.keras").read_bytes(), "seg.keras")
+
+
+def test_scaling_is_inferred_from_a_rescaling_layer_and_from_sample_arrays(reg, tmp_path):
+    import keras
+
+    inp = keras.Input((12, 12, 3))
+    x = keras.layers.Rescaling(1 / 255.0, name="scale")(inp)
+    x = keras.layers.Conv2D(2, 3, name="conv")(x)
+    keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(x))).save(tmp_path / "r.keras")
+    p = ingest(reg.uploads.store, (tmp_path / "r.keras").read_bytes(), "r.keras")
+    assert p.intake.scaling == "byte" and "Rescaling" in p.intake.reasons["scaling"]
+    assert p.intake.output_kind == "logits"  # two raw outputs: a softmax is added
+    e = reg.get(p.stored.name)
+    assert e.x.max() > 1.5  # the test patterns were scaled to [0, 255]
+    np.testing.assert_allclose(e.predict(e.x).sum(1), 1.0, rtol=1e-5)
+    inp = keras.Input((12, 12, 3))
+    out = keras.layers.Dense(3, activation="softmax")(keras.layers.Flatten()(keras.layers.Conv2D(2, 3)(inp)))
+    keras.Model(inp, out).save(tmp_path / "s.keras")
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 12, 12, 3)).astype(np.float32)
+    p = ingest(reg.uploads.store, (tmp_path / "s.keras").read_bytes(), "s.keras", samples_bytes=sample_npz(x),
+               samples_filename="x.npz")
+    assert p.intake.scaling == "symmetric" and "[-1" in p.intake.reasons["scaling"]
+    np.testing.assert_array_equal(reg.get(p.stored.name).x, x)  # float arrays are used as model input as they are
