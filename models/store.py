@@ -21,7 +21,6 @@ of the fixed names above.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: renames stay atomic, writers are not serialised
+    fcntl = None
 
 HASH_CHARS = 16
 NAME_PREFIX = "u-"
@@ -105,6 +109,9 @@ class ModelStore:
     def lock(self):
         """An exclusive lock across threads and processes sharing ``root``."""
         with open(self.root / ".lock", "a+") as f:
+            if fcntl is None:
+                yield
+                return
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
                 yield
