@@ -1,4 +1,5 @@
-"""Start KernelScope: ``python run.py [--host H] [--port P] [--debug] [--preload] [--device D]``."""
+"""Start KernelScope: ``python run.py [--host H] [--port P] [--debug] [--preload] [--device D]
+[--store-dir DIR] [--max-upload-mb MB] [--max-models N]``."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("computation runs on %s", registry.device.label)
     if settings.preload:
         for name in registry.names():
+            if registry.is_uploaded(name):
+                continue  # uploads load on first use (at most --max-models in memory)
             registry.get(name)
             log.info("preloaded %s", name)
     log.info("serving on http://%s:%d", settings.host, settings.port)

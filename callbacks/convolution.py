@@ -13,10 +13,10 @@ from dashboard.components.controls import is_on, message
 from dashboard.figures.convolution import theorem_figure
 from xai_core.convolution import same_padding, tf_cross_correlate, theorem_steps
 from xai_core.graph import conv_config
-from xai_core.images import ImageError, decode_image, fit_to_model
+from xai_core.images import ImageError, decode_image
 
 from .common import AppContext, UserError, as_choice, as_int, decode_upload, get_entry, user_errors
-from .kernels import layer_kernels
+from .kernels import layer_kernels, layer_slices_of
 
 MODES = ("linear", "circular")
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -30,12 +30,19 @@ def layer_buttons(ctx: AppContext, model):
         return html.Span(str(exc), className="muted")
     if not entry.conv_layers:
         return html.Span("this model has no 2-D convolution layers", className="muted")
-    return [html.Button(f"Layer {i + 1}", id=ids.conv_layer_button(i), title=node.key, className="button")
+    compact = len(entry.conv_layers) > 12  # big models: numbers only, the layer name is in the tooltip
+    return [html.Button(f"{i + 1}" if compact else f"Layer {i + 1}", id=ids.conv_layer_button(i),
+                        title=f"{node.key} ({node.type_name})", className="button compact" if compact else "button")
             for i, node in enumerate(entry.conv_layers)]
 
 
 def _random_kernel(entry, layer: int, rng: np.random.Generator) -> dict:
-    k = layer_kernels(entry, entry.conv_layers[layer].key)
+    node = entry.conv_layers[layer]
+    if node.type_name == "DepthwiseConv2D":  # only (c, c * m + j) pairs are non-zero
+        _, pairs = layer_slices_of(entry, node.key)
+        c_in, c_out = pairs[int(rng.integers(len(pairs)))]
+        return {"layer": layer, "c_in": int(c_in), "c_out": int(c_out)}
+    k = layer_kernels(entry, node.key)
     return {"layer": layer, "c_in": int(rng.integers(k.shape[2])), "c_out": int(rng.integers(k.shape[3]))}
 
 
@@ -49,7 +56,8 @@ def update_state(ctx: AppContext, trigger, model, contents, filename, state, rng
     rng = rng or np.random.default_rng()
     entry = get_entry(ctx, model)
     if not entry.conv_layers:
-        raise UserError(f"{model} has no 2-D convolution layers, so there is no convolution to show")
+        raise UserError(f"{entry.spec.title} has no 2-D convolution layers (Conv2D, DepthwiseConv2D or "
+                        "SeparableConv2D), so there is no convolution to show")
     state = dict(state) if isinstance(state, dict) else {}
     fresh = state.get("model") != model or trigger in (None, ids.APP_MODEL_DROPDOWN)
     if fresh:
@@ -64,7 +72,7 @@ def update_state(ctx: AppContext, trigger, model, contents, filename, state, rng
         data = decode_upload(contents, MAX_IMAGE_BYTES)
         try:
             image = decode_image(data, filename)
-            fitted = fit_to_model(image, entry.input_shape, entry.spec.value_range, entry.spec.image_padding)
+            fitted = entry.fit_image(image)
         except ImageError as exc:
             raise UserError(str(exc)) from None
         name = os.path.basename(str(filename or "upload"))[-80:]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, html
+from dash import Input, Output, dcc, html
 
 from dashboard import ids
 
@@ -23,13 +23,16 @@ def models_table(ctx: AppContext):
         meta = ctx.registry.meta(name)
         acc = meta.get("test_accuracy")
         h, w, c = spec.input_shape
+        uploaded = not spec.builtin
         rows.append(html.Tr([
             html.Td([html.Strong(name), html.Br(), html.Span(spec.title, className="muted")]),
             html.Td(spec.dataset),
             html.Td(f"{h}×{w}×{c}"),
             html.Td(str(spec.n_classes)),
-            html.Td("not trained" if acc is None else f"{acc:.4f} (n = {meta.get('n_test')})"),
-            html.Td(html.Code(spec.train_command)),
+            html.Td("not measured" if uploaded else
+                    "not trained" if acc is None else f"{acc:.4f} (n = {meta.get('n_test')})"),
+            html.Td(dcc.Link("uploaded (Your models)", href="/models") if uploaded else
+                    html.Code(spec.train_command)),
         ]))
     return html.Table([html.Thead(head), html.Tbody(rows)], className="table")
 

@@ -25,6 +25,10 @@ def model_info(ctx: AppContext, model: str | None):
              f" · classes: {classes}"]
     if acc is not None:
         parts.append(f" · test accuracy {acc:.3f} (n = {meta.get('n_test')})")
+    if not spec.builtin:
+        parts.append(" · uploaded")
+        for text in (meta.get("intake") or {}).get("unsupported", []):
+            parts += [html.Br(), html.Span("Not supported: " + text, className="muted")]
     return parts
 
 

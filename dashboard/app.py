@@ -18,9 +18,9 @@ log = logging.getLogger("kernelscope")
 
 
 def _pages():
-    from .pages import chainrule, convolution, fouriernet, home, kernels, relevance, summary
+    from .pages import chainrule, convolution, fouriernet, home, kernels, relevance, summary, uploads
 
-    return [home, kernels, convolution, relevance, summary, fouriernet, chainrule]
+    return [home, kernels, convolution, relevance, summary, fouriernet, chainrule, uploads]
 
 
 def _error_handler(err: Exception):
@@ -59,6 +59,20 @@ def make_background_manager(settings: Settings):
     return ThreadedDiskcacheManager(cache, cache_by=[lambda: token], expire=24 * 3600)
 
 
+def attach_store(registry, settings: Settings) -> None:
+    """Serve the uploads in ``settings.store_dir`` from ``registry`` (at most ``max_models`` in memory)."""
+    from models.store import ModelStore
+    from models.uploads import UploadedModels
+
+    current = registry.uploads
+    root = Path(settings.store_dir).resolve()
+    if current is not None and current.store.root.resolve() == root and current.max_models == settings.max_models:
+        return
+    store = ModelStore(root)
+    store.cleanup()
+    registry.attach_uploads(UploadedModels(store, settings.max_models))
+
+
 def create_app(settings: Settings | None = None, registry=None) -> dash.Dash:
     """Build the KernelScope app.
 
@@ -71,6 +85,7 @@ def create_app(settings: Settings | None = None, registry=None) -> dash.Dash:
 
     settings = settings or Settings.from_env()
     registry = registry or models.default_registry()
+    attach_store(registry, settings)
     app = dash.Dash(
         "kernelscope",
         use_pages=True,
@@ -95,6 +110,7 @@ def create_app(settings: Settings | None = None, registry=None) -> dash.Dash:
         )
     app.layout = lambda: shell.layout(registry)
     app.validation_layout = html.Div([shell.layout(registry), *[p.layout() for p in pages]])
+    app.server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.kernelscope = {"settings": settings, "registry": registry}
     app.kernelscope["context"] = register_all(app, registry, settings)
     return app

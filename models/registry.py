@@ -257,6 +257,39 @@ class ModelEntry:
         self.gradients(self.x[:1], 0, softmax=True)
 
 
+    # -- what every page needs, for built-in and uploaded models alike ----------------
+    is_uploaded = False
+    intake = None
+
+    @property
+    def unsupported(self) -> tuple[str, ...]:
+        """Sentences about parts of the model KernelScope does not explain (empty for built-ins)."""
+        return ()
+
+    @property
+    def cam_layer(self) -> str | None:
+        """Key of the layer CAM methods use: the last layer with a spatial feature map."""
+        from .intake import cam_candidates
+
+        return self.cached("cam_layer", lambda: (cam_candidates(self.graph) or [None])[-1])
+
+    def fit_image(self, image: np.ndarray):
+        """A decoded image in [0, 1] (any size, 1 or 3 channels) -> this model's input.
+
+        Returns :class:`xai_core.images.FittedImage` (``x`` in the model's input
+        space, ``notes`` saying what was changed).  Uploaded models also apply
+        their channel order and scaling.
+        """
+        from xai_core.images import fit_to_model
+
+        return fit_to_model(image, self.input_shape, self.spec.value_range, self.spec.image_padding)
+
+    def to_display(self, x: np.ndarray) -> np.ndarray:
+        """Model input(s) ``(..., H, W, C)`` -> image(s) in [0, 1] for display (inverse of the scaling)."""
+        lo, hi = self.spec.value_range
+        return np.clip((np.asarray(x, np.float32) - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
+
+
 class ModelRegistry:
     """Loads models on demand, once per process, and hands out :class:`ModelEntry` objects."""
 
@@ -267,12 +300,15 @@ class ModelRegistry:
         self._entries: dict[str, ModelEntry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._uploads = None
 
     def names(self) -> list[str]:
-        """Registered model names (no TensorFlow import)."""
-        return list(self._specs)
+        """Registered model names (no TensorFlow import): built-ins, then uploads if a store is attached."""
+        return list(self._specs) + (self._uploads.names() if self._uploads is not None else [])
 
     def spec(self, name: str) -> ModelSpec:
+        if self._uploads is not None and self._uploads.owns(name) and name in self._uploads.store:
+            return self._uploads.spec(name)
         try:
             return self._specs[name]
         except KeyError:
@@ -282,6 +318,8 @@ class ModelRegistry:
 
     def meta(self, name: str) -> dict:
         """The model's ``meta.json`` (test accuracy, ...) without loading the model."""
+        if self._uploads is not None and self._uploads.owns(name) and name in self._uploads.store:
+            return self._uploads.meta(name)
         path = self.spec(name).meta_path
         return json.loads(path.read_text()) if path.exists() else {}
 
@@ -294,10 +332,15 @@ class ModelRegistry:
         return self._device
 
     def is_loaded(self, name: str) -> bool:
+        if self._uploads is not None and self._uploads.owns(name):
+            return name in self._uploads.loaded_names()
         return name in self._entries
 
     def get(self, name: str) -> ModelEntry:
         """The loaded entry for ``name`` (loads and warms it on first use)."""
+        if self._uploads is not None and self._uploads.owns(name):
+            self.spec(name)  # UnknownModel for a deleted upload
+            return self._uploads.get(name, self.device)
         entry = self._entries.get(name)
         if entry is not None:
             return entry
@@ -331,6 +374,20 @@ class ModelRegistry:
         """Load and warm up every (or the given) model now."""
         for name in names or self.names():
             self.get(name)
+
+    # -- uploaded models (see models.uploads) -------------------------------------------
+    def attach_uploads(self, uploads) -> None:
+        """Serve the uploads of a :class:`models.uploads.UploadedModels` next to the built-ins."""
+        with self._guard:
+            self._uploads = uploads
+
+    @property
+    def uploads(self):
+        """The attached :class:`models.uploads.UploadedModels` (None when no store is attached)."""
+        return self._uploads
+
+    def is_uploaded(self, name: str) -> bool:
+        return self._uploads is not None and self._uploads.owns(name) and name in self._uploads.store
 
 
 _default: ModelRegistry | None = None

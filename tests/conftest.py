@@ -94,3 +94,18 @@ def pytest_setup_options():
                  "--disable-sync", "--disable-quic", "--window-size=1400,1000"):
         options.add_argument(flag)
     return options
+
+
+# --- uploads: a private store for every test session, and the user models built once ---
+import tempfile  # noqa: E402
+
+os.environ.setdefault("KERNELSCOPE_STORE_DIR", tempfile.mkdtemp(prefix="kernelscope-test-store-"))
+
+
+@pytest.fixture(scope="session")
+def user_models(tmp_path_factory):
+    """Small real user models saved to disk (see tests/uploads.py): {"mobilenet": Path, ...}."""
+    from tests.uploads import build_models
+
+    return build_models(tmp_path_factory.mktemp("user-models"),
+                        kinds=("mobilenet", "resnet", "gray_sigmoid", "two_output", "lambda", "custom"))

@@ -32,6 +32,9 @@ PAGES = [
     ("Chain rule", "/chainrule",
      "∂y/∂x = (∂g/∂x)ᵀ ∂y/∂g: a worked 1-D example, then the image model's gradient from the head "
      "and the fused kernels, spatially and in the Fourier domain, checked against GradientTape."),
+    ("Your models", "/models",
+     "Upload your own Keras model (.keras or .h5) with sample images and class names; it is loaded "
+     "in safe mode, its input and output are worked out for you, and every page can then explain it."),
 ]
 
 

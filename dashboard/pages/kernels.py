@@ -34,6 +34,9 @@ def layout(**_query):
                     "Each kernel is zero-padded to this size before the FFT: more padding, finer spectrum."),
             control("Magnitude", switch(ids.KERNELS_LOG_SWITCH, "log scale", value=False),
                     "Show log10(1 + |F|) to see small coefficients."),
+            control("Layers", dcc.Dropdown(id=ids.KERNELS_LAYER_DROPDOWN, multi=True, clearable=True,
+                                           placeholder="evenly spaced layers"),
+                    "Which convolution layers to draw (at most 8 at once).", width="420px"),
         ],
         className="controls",
     )
