@@ -137,8 +137,9 @@ def render(ctx: AppContext, model, image, target, channel, row, col):
         html.Div(f"f(x) − f(x̃) = {ref.delta:.6g} (logit of class {entry.class_names[res.target]}); first-order "
                  f"residual {ref.residual:.3g}.", className="muted"),
     ])
-    caption = (f"{entry.name}, sample {index}, y = logit of class {res.target} ({entry.class_names[res.target]}) = "
-               f"{res.scores[res.target]:.5g}; g = {' → '.join(parts.split.conv_keys)}, channel {c}, pixel p = {p}.")
+    caption = (f"{entry.spec.title}, sample {index}, y = logit of class {res.target} "
+               f"({entry.class_names[res.target]}) = {res.scores[res.target]:.5g}; "
+               f"g = {' → '.join(parts.split.conv_keys)}, channel {c}, pixel p = {p}.")
     return dydg, pixel, gfig, html.Div(lines), tfig, ttext, caption, message(None)
 
 

@@ -56,17 +56,19 @@ def _build_parts(entry) -> StackParts:
     from xai_core.importance import affine_head
     from xai_core.linear_stack import NotALinearStack, split_linear_stack
 
+    title = entry.spec.title
+    needs = "the Fourier-Net view needs convolutions without activations before the dense head"
     try:
         split = split_linear_stack(flatten(entry.logits_model))
     except NotALinearStack as exc:
-        raise UserError(f"{entry.name} has no linear convolution stack to analyse: {exc}") from None
+        raise UserError(f"{title} is not a linear conv stack: {exc}; {needs}") from None
     if len(split.conv_keys) < 2:
         keys = split.graph.keys()
         nxt = split.graph[keys[keys.index(split.split_key) + 1]]
         raise UserError(
-            f"{entry.name} is not a linear convolution stack: only {split.split_key!r} is linear, the next layer "
-            f"{nxt.key!r} is a {type(nxt.layer).__name__}. Fourier-Net needs at least two linear convolutions in a "
-            "row (try mnist17, cifar10 or cifar10pad).")
+            f"{title} is not a linear conv stack: only {split.split_key!r} is linear, the next layer "
+            f"{nxt.key!r} is a {type(nxt.layer).__name__}; {needs}, at least two in a row "
+            "(try mnist17, cifar10 or cifar10pad).")
     fnet = FourierNet(split.kernels, entry.input_shape[:2])
     g_shape = tuple(int(s) for s in split.g.output.shape[1:])
     g_fn = entry.compiled(("fouriernet", "g"), lambda: lambda t: split.g(t, training=False))
@@ -125,14 +127,14 @@ def render(ctx: AppContext, model, image, channel):
     header = ["class", "model", "h(spatial g)", "h(FN1)", "h(FN2)", "h(FN3)"]
     lrows = [[name] + [f"{logits[k][j]:.5f}" for k in logits] for j, name in enumerate(entry.class_names)]
     fused = fnet.fused
-    caption = (f"{entry.name}: g = {' → '.join(parts.split.conv_keys)} ({fused.n_layer_kernels:,} kernels) fused "
+    caption = (f"{entry.spec.title}: g = {' → '.join(parts.split.conv_keys)} ({fused.n_layer_kernels:,} kernels) fused "
                f"into {fused.n_fused} kernels of {fused.size[0]}×{fused.size[1]}; h = the rest. Sample {index}"
                f"{'' if entry.y is None else f' (class {entry.class_names[int(entry.y[index])]})'}, channel {c}; "
                f"FFT grid {fnet.grid[0]}×{fnet.grid[1]}.")
     n_pages = int(np.ceil(fused.n_fused / KERNELS_PER_PAGE))
     pages = [{"label": f"{p * KERNELS_PER_PAGE}–{min((p + 1) * KERNELS_PER_PAGE, fused.n_fused) - 1}", "value": p}
              for p in range(n_pages)]
-    fig = figs.variants_figure(x, {k: v[:, :, c] for k, v in outs.items()}, c)
+    fig = figs.variants_figure(entry.to_display(x), {k: v[:, :, c] for k, v in outs.items()}, c)
     return fig, errors, _table(header, lrows), caption, pages, message(None)
 
 
@@ -282,8 +284,8 @@ def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, v
             if hits.size and int(hits[0]) not in chosen and len(chosen) < 4:
                 chosen.append(int(hits[0]))
     g = parts.g(entry.x[chosen])
-    shown = [(f"sample {i}" + ("" if entry.y is None else f" ({entry.class_names[int(entry.y[i])]})"), entry.x[i])
-              for i in chosen]
+    shown = [(f"sample {i}" + ("" if entry.y is None else f" ({entry.class_names[int(entry.y[i])]})"),
+              entry.to_display(entry.x[i])) for i in chosen]
     acts = figs.activations_figure(shown, g[..., top], top)
     set_name = IMAGE_SETS[images].split(" (")[0]
     summary = (f"{res.n_images} {set_name} of {entry.name}, threshold {threshold:.0%}, {res.method}: "

@@ -25,7 +25,7 @@ from dashboard import ids
 from dashboard.components.controls import is_on, message
 from dashboard.figures.relevance import OVERLAY_TRACE, RELEVANCE_TRACE, gamma_z, overlay_figure, relevance_figure
 from xai_core import filters
-from xai_core.images import ImageError, decode_image, fit_to_model
+from xai_core.images import ImageError, decode_image
 from xai_core.relevance import TaylorResult, taylor_relevance
 
 from .common import AppContext, UserError, as_choice, as_float, as_int, decode_upload, get_entry, user_errors
@@ -97,6 +97,8 @@ def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | 
 
     def build():
         k = len(entry.class_names)
+        if k > MAX_CLASS_BATCH:
+            return _few_classes(entry, x, softmax, filter_name, sigma, image)
         batch, targets = [x] * k, list(range(k))
         root = None
         if filter_name is not None:
@@ -108,6 +110,33 @@ def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | 
             ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: (root, scores[k]))
         return scores[0], grads[:k]
     return GRADIENTS.get(key, build)
+
+
+MAX_CLASS_BATCH = 32  # above this many classes, class gradients are computed one at a time when needed
+
+
+class ClassGradients:
+    """``grads[k]``: the gradient of class k at x, computed on first use (for models with many classes)."""
+
+    def __init__(self, entry, x: np.ndarray, softmax: bool):
+        self._entry, self._x, self._softmax = entry, x, softmax
+        self._cache = LRU(8)
+
+    def __getitem__(self, cls: int) -> np.ndarray:
+        return self._cache.get(int(cls), lambda: self._entry.gradients(self._x[None], int(cls),
+                                                                        softmax=self._softmax)[1][0])
+
+    def __len__(self) -> int:
+        return len(self._entry.class_names)
+
+
+def _few_classes(entry, x, softmax, filter_name, sigma, image):
+    """Scores at x (and at the root point) in one call; class gradients later, one class at a time."""
+    batch = [x] if filter_name is None else [x, filters.root_point(x, filter_name, sigma)]
+    scores, _ = entry.gradients(np.stack(batch), 0, softmax=softmax)
+    if filter_name is not None:
+        ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: (batch[1], scores[1]))
+    return scores[0], ClassGradients(entry, x, softmax)
 
 
 def root_at(entry, image, x: np.ndarray, filter_name: str, sigma: float,
@@ -140,7 +169,7 @@ def uploaded_image(ctx: AppContext, entry, upload: dict) -> tuple[np.ndarray, li
         except KeyError as exc:
             raise UserError(str(exc)) from None
         try:
-            fitted = fit_to_model(raw, entry.input_shape, entry.spec.value_range, entry.spec.image_padding)
+            fitted = entry.fit_image(raw)
         except ImageError as exc:
             raise UserError(str(exc)) from None
         return fitted.x, fitted.notes
@@ -220,6 +249,20 @@ def caption(entry, result: TaylorResult, predicted: int, filter_name: str, sigma
             f"{filters.LABELS[filter_name]}, σ = {sigma:g} · {filters.DESCRIPTIONS[filter_name]}")
 
 
+def bgr(entry) -> bool:
+    return getattr(entry.intake, "channel_order", "RGB") == "BGR" and entry.input_shape[-1] == 3
+
+
+def shown(entry, x: np.ndarray, channel: str) -> np.ndarray:
+    """A model input as an image in [0, 1] (``entry.to_display``: uploads may be 0–255, ±1 or standardised).
+
+    The colour view is RGB; a single channel keeps the model's own channel
+    order, so channel i of the image lines up with channel i of ∂y/∂x and R.
+    """
+    image = entry.to_display(x)
+    return image[..., ::-1] if channel != "sum" and bgr(entry) else image
+
+
 @user_errors(n_outputs=5, message_index=4)
 def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_value, numeric_value, channel,
            gamma, opacity, upload=None):
@@ -233,15 +276,16 @@ def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_va
     gamma = as_float(gamma, "Gamma", *GAMMA_RANGE)
     opacity = as_float(opacity, "Opacity", 0.0, 1.0)
     channel = _channel(channel, entry)
-    vr = entry.spec.value_range
     score = "p" if result.softmax else "z"
-    fig = relevance_figure(result.x, result.root, result.grad, result.relevance, gamma=gamma, channel=channel,
-                           value_range=vr, score_name=f"{score}_{result.target}")
-    over = overlay_figure(result.x, result.relevance, gamma=gamma, opacity=opacity, channel=channel, value_range=vr)
+    x_shown, root_shown = shown(entry, result.x, channel), shown(entry, result.root, channel)
+    fig = relevance_figure(x_shown, root_shown, result.grad, result.relevance, gamma=gamma, channel=channel,
+                           value_range=(0.0, 1.0), score_name=f"{score}_{result.target}")
+    over = overlay_figure(x_shown, result.relevance, gamma=gamma, opacity=opacity, channel=channel,
+                          value_range=(0.0, 1.0))
     nums = numbers(entry, result, predicted) if is_on(numeric_value) else None
     note = None
     if entry.head.kind == "linear":
-        note = message(f"{entry.name}: {entry.head.describe()}, so softmax on and off differentiate the same "
+        note = message(f"{entry.spec.title}: {entry.head.describe()}, so softmax on and off differentiate the same "
                        "output.", "info")
     return fig, over, nums, caption(entry, result, predicted, filter_name, float(sigma), image_text), note
 
@@ -310,7 +354,7 @@ def model_controls(ctx: AppContext, model, upload=None, trigger=None):
     c = entry.input_shape[-1]
     channels = [{"label": "Σ over channels" if c > 1 else "the one channel", "value": "sum"}]
     if c > 1:
-        names = ["R", "G", "B"] if c == 3 else [str(i) for i in range(c)]
+        names = (["B", "G", "R"] if bgr(entry) else ["R", "G", "B"]) if c == 3 else [str(i) for i in range(c)]
         channels += [{"label": names[i], "value": str(i)} for i in range(c)]
     n = entry.n_samples - 1
     marks = {i: str(i) for i in sorted({0, n // 2, n})}

@@ -9,7 +9,6 @@ from dash import ctx as dash_ctx
 from dashboard import ids
 from dashboard.components.controls import message
 from dashboard.figures.summary import kernel_view_figure, layer_table_component
-from xai_core.graph import effective_kernel
 from xai_core.summary import kernel_view, layer_table
 
 from .common import AppContext, UserError, as_choice, as_int, get_entry, user_errors
@@ -32,12 +31,13 @@ def table(ctx: AppContext, model, view):
     view = as_choice(view, "Summary", ("all", "conv", "dense", "other"))
     entry = get_entry(ctx, model)
     t = entry.cached(("summary-table", view), lambda: layer_table(entry.graph, view))
-    return layer_table_component(t, entry.name), message(None)
+    return layer_table_component(t, entry.spec.title), message(None)
 
 
 def out_channels(entry, index: int) -> int:
-    key = entry.conv_layers[index].key
-    return entry.cached(("summary-cout", key), lambda: int(effective_kernel(entry.graph[key].layer).shape[3]))
+    """Kernels of conv layer ``index``: its output channels (a depthwise layer's C_in × m real kernels;
+    read from the output shape, never by building the mostly-zero effective kernel)."""
+    return int(entry.conv_layers[index].outputs[0].shape[-1])
 
 
 def marks(hi: int, offset: int = 0) -> dict:
@@ -86,13 +86,36 @@ def _all_conv_tensors(entry):
     return keras.Model(entry.graph.inputs, outs, name=f"{entry.name}_conv_io")
 
 
+ALL_AT_ONCE = 16  # up to this many conv layers, one forward pass returns all of their inputs and outputs
+
+
+def _layer_io(entry, key: str, image: int) -> tuple[np.ndarray, np.ndarray]:
+    """Input and output of one conv layer for one image (big models: memory stays one layer's worth)."""
+    import keras
+
+    node = entry.graph[key]
+
+    def build():
+        model = entry.cached(("summary-io", key),
+                             lambda: keras.Model(entry.graph.inputs, [node.inputs[0], node.outputs[0]]))
+        out = entry.run(("summary-io", key), lambda: lambda t: model(t, training=False),
+                        entry.sample(image)[0][None])
+        return out[0][0], out[1][0]
+    return ACTIVATIONS.get((entry.name, image, key), build)
+
+
 def activations(entry, key: str, image: int) -> tuple[np.ndarray, np.ndarray]:
     """The input and output of conv layer ``key`` for a bundled image.
 
-    One compiled forward pass yields every conv layer's input and output for
-    the image (cached for the last few images), so moving the Layer or Kernel
-    slider never runs the model.
+    On models with at most ``ALL_AT_ONCE`` conv layers one compiled forward
+    pass yields every conv layer's input and output for the image (cached for
+    the last few images), so moving the Layer or Kernel slider never runs the
+    model.  Bigger models (MobileNetV2 has 52) run a sub-model per layer and
+    image, so memory never holds every layer's activations.
     """
+    if len(entry.conv_layers) > ALL_AT_ONCE:
+        return _layer_io(entry, key, image)
+
     def build():
         model = entry.cached("summary-conv-io", lambda: _all_conv_tensors(entry))
         out = entry.run("summary-conv-io", lambda: lambda t: model(t, training=False), entry.sample(image)[0][None])
@@ -109,14 +132,15 @@ def render(ctx: AppContext, model, layer, kernel, image):
     entry = get_entry(ctx, model)
     convs = entry.conv_layers
     if not convs:
-        raise UserError(f"{model} has no 2-D convolution layers")
+        raise UserError(f"{entry.spec.title} has no 2-D convolution layers (Conv2D, DepthwiseConv2D or "
+                        "SeparableConv2D), so there is no kernel to show; the layer tables above still apply")
     layer = as_int(layer, "Layer", 0, len(convs) - 1)
     node = convs[layer]
     kernel = as_int(kernel, "Kernel", 0, out_channels(entry, layer) - 1)
     image = as_int(image, "Image", 0, entry.n_samples - 1)
     x_in, x_out = activations(entry, node.key, image)
     view = kernel_view(node.layer, node.key, x_in, x_out, kernel)
-    fig = kernel_view_figure(entry.sample(image)[0], view, entry.spec.value_range)
+    fig = kernel_view_figure(entry.to_display(entry.sample(image)[0]), view, (0.0, 1.0))
     c = view.in_channels
     ratio = ""
     corr = np.corrcoef(view.approx.ravel(), view.actual.ravel())[0, 1] if view.approx.shape == view.actual.shape \
@@ -124,9 +148,15 @@ def render(ctx: AppContext, model, layer, kernel, image):
     if np.isfinite(corr):
         ratio = f" · correlation between x̄ ⋆ k̄ and the true channel: {corr:.3f}"
     text = (f"Layer {layer + 1} of {len(convs)}: {node.key} ({node.type_name}, input {c} channel(s)) · kernel "
-            f"{kernel} · image {image}{ratio}. The true channel is Σ_c x_c ⋆ k_c over all {c} input channels "
-            f"(plus bias and activation if the layer has them); x̄ ⋆ k̄ equals it up to the factor {c} only when "
-            "every input channel sees the same kernel.")
+            f"{kernel} · image {image}{ratio}. ")
+    if view.source_channel is None:
+        text += (f"The true channel is Σ_c x_c ⋆ k_c over all {c} input channels (plus bias and activation if the "
+                 f"layer has them); x̄ ⋆ k̄ equals it up to the factor {c} only when every input channel sees the "
+                 "same kernel.")
+    else:
+        text += (f"A depthwise output channel sees one input channel ({view.source_channel}) through one kernel, "
+                 "so x ⋆ k is the true channel (plus bias and activation if the layer has them); the kernel "
+                 f"slider runs over its {out_channels(entry, layer)} real kernels.")
     return fig, text, message(None)
 
 

@@ -22,6 +22,11 @@ to one image, in the simplified picture of the research app:
 The true pre-activation is ``Σ_c x_c ⋆ k_c``, which equals ``C · (x̄ ⋆ k̄)``
 only when every channel sees the same kernel or carries the same image; the
 layer's bias and activation come on top.  Showing both makes the gap visible.
+
+A ``DepthwiseConv2D`` output channel ``c · m + j`` sees one input channel
+``c`` through one real kernel ``depthwise[:, :, c, j]`` (the other entries of
+its effective kernel are zero).  Its view shows that channel and that kernel
+instead of the averages, so ``x_c ⋆ k`` *is* the pre-activation.
 """
 
 from __future__ import annotations
@@ -136,6 +141,7 @@ class KernelView:
     kernel_magnitude: np.ndarray  # centred |F(k̄)| on a (size, size) grid
     approx: np.ndarray  # x̄ ⋆ k̄
     actual: np.ndarray  # the layer's output channel
+    source_channel: int | None = None  # depthwise layers: the one input channel this output sees
 
 
 def kernel_view(layer, key: str, layer_input: np.ndarray, layer_output: np.ndarray, out_channel: int,
@@ -152,12 +158,22 @@ def kernel_view(layer, key: str, layer_input: np.ndarray, layer_output: np.ndarr
     """
     from .fourier import magnitude, spectrum
 
-    k = averaged_kernel(layer, out_channel)
-    x_mean = np.asarray(layer_input, np.float64).mean(axis=-1)
+    source = None
+    if type(layer).__name__ == "DepthwiseConv2D":
+        dw = np.asarray(layer.kernel, np.float64)
+        m = dw.shape[3]
+        if not 0 <= out_channel < dw.shape[2] * m:
+            raise IndexError(f"kernel index must be in 0..{dw.shape[2] * m - 1}, got {out_channel}")
+        source = int(out_channel) // m
+        k = dw[:, :, source, int(out_channel) % m]
+        x_mean = np.asarray(layer_input, np.float64)[:, :, source]
+    else:
+        k = averaged_kernel(layer, out_channel)
+        x_mean = np.asarray(layer_input, np.float64).mean(axis=-1)
     size = max(int(fft_size), *k.shape)
     return KernelView(
         layer=key, out_channel=int(out_channel), in_channels=int(np.shape(layer_input)[-1]),
         input_mean=x_mean, kernel_mean=k, kernel_magnitude=magnitude(spectrum(k, size)),
         approx=correlate_like_layer(x_mean, k, layer),
-        actual=np.asarray(layer_output, np.float64)[:, :, out_channel],
+        actual=np.asarray(layer_output, np.float64)[:, :, out_channel], source_channel=source,
     )

@@ -42,14 +42,20 @@ def kernel_view_figure(image: np.ndarray, view: KernelView, value_range=(0.0, 1.
     img = Panel(image, "input image", "rgb", tuple(value_range)) if image.shape[-1] == 3 else \
         Panel(image[:, :, 0], "input image", "image", tuple(value_range), "x")
     c = view.in_channels
+    kh, kw = view.kernel_mean.shape
+    if view.source_channel is None:
+        x_title, k_title = f"{view.layer} input, mean of {c} channel(s)", f"kernel {view.out_channel}, mean over inputs"
+        approx_title = "x̄ ⋆ k̄ (averaged input, averaged kernel)"
+    else:  # depthwise: the one input channel and the one real kernel
+        s = view.source_channel
+        x_title, k_title = f"{view.layer} input channel {s}", f"kernel {view.out_channel} (input {s})"
+        approx_title = f"x_{s} ⋆ k (depthwise: the whole pre-activation)"
     panels = [
         img,
-        Panel(view.input_mean, f"{view.layer} input, mean of {c} channel(s)", "image", None, "x̄"),
-        Panel(view.kernel_mean, f"kernel {view.out_channel}, mean over inputs "
-              f"({view.kernel_mean.shape[0]}×{view.kernel_mean.shape[1]})", "signed",
-              symmetric_limit(view.kernel_mean), "k̄", True),
+        Panel(view.input_mean, x_title, "image", None, "x̄"),
+        Panel(view.kernel_mean, f"{k_title} ({kh}×{kw})", "signed", symmetric_limit(view.kernel_mean), "k̄", True),
         Panel(view.kernel_magnitude, "|F(k̄)| (centred)", "magnitude", None, "|F|", True),
-        Panel(view.approx, "x̄ ⋆ k̄ (averaged input, averaged kernel)", "signed", None, "x̄⋆k̄", True),
+        Panel(view.approx, approx_title, "signed", None, "x̄⋆k̄", True),
         Panel(view.actual, f"true output channel {view.out_channel}", "signed", None, "activation", True),
     ]
     return grid_figure(panels, cols=3, height_per_row=280, horizontal_spacing=0.06)

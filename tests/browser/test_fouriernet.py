@@ -40,7 +40,7 @@ def test_fouriernet_controls_and_importance_job(serve):
     assert graph_titles(duo, ids.FN_IMP_NEEDED_GRAPH)
     assert "sample 40" in graph_titles(duo, ids.FN_IMP_ACTIVATIONS_GRAPH)
     choose_model(duo, "cifar5")
-    duo.wait_for_contains_text(f"#{ids.FN_MESSAGE}", "not a linear convolution stack", timeout=30)
+    duo.wait_for_contains_text(f"#{ids.FN_MESSAGE}", "not a linear conv stack", timeout=30)
     assert duo.get_logs() == []
 
 

@@ -85,7 +85,7 @@ def test_channel_and_pixel_controls_change_panels(app_context):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (("cifar5", 0, "predicted", 0, 0, 0), "not a linear convolution stack"),
+    (("cifar5", 0, "predicted", 0, 0, 0), "not a linear conv stack"),
     (("mnist17", 0, "predicted", 0, 28, 0), "Pixel row must be"),
     (("mnist17", 0, "5", 0, 1, 1), "Class must be"),
     (("mnist17", -1, "predicted", 0, 1, 1), "Image must be"),

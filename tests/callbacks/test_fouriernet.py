@@ -100,7 +100,7 @@ def test_importance_job_reports_progress_and_caches(app_context):
 
 
 @pytest.mark.parametrize("handler,args,needle", [
-    ("render", ("cifar5", 0, 0), "not a linear convolution stack"),
+    ("render", ("cifar5", 0, 0), "not a linear conv stack"),
     ("render", ("mnist17", 999, 0), "Image must be"),
     ("render", ("mnist17", 0, 128), "Output channel must be"),
     ("render", (None, 0, 0), "choose a model"),
