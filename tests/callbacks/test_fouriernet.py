@@ -115,7 +115,7 @@ def test_bad_inputs_give_messages(app_context, handler, args, needle):
 
 def test_importance_bad_input_and_cifar5(app_context):
     out = cb.run_importance(lambda v: None, app_context, 1, "cifar5", 30, "exact", 0)
-    assert out[0] is no_update and "linear convolution" in text_of(out[4])
+    assert out[0] is no_update and "not a linear conv stack" in text_of(out[4])
     out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 130, "exact", 0)
     assert "Threshold must be" in text_of(out[4])
 
