@@ -287,6 +287,11 @@ def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_va
     if entry.head.kind == "linear":
         note = message(f"{entry.spec.title}: {entry.head.describe()}, so softmax on and off differentiate the same "
                        "output.", "info")
+    intake = entry.intake
+    if intake is not None and intake.n_outputs > 1:
+        note = message(f"{entry.spec.title} has {intake.n_outputs} outputs; this page explains output "
+                       f"{intake.output_index} (shape {tuple(intake.output_shapes[intake.output_index])}). "
+                       "Choose another output on the Your models page.", "info")
     return fig, over, nums, caption(entry, result, predicted, filter_name, float(sigma), image_text), note
 
 

@@ -23,6 +23,23 @@ def choose_view(trigger) -> str | None:
     return VIEWS.get(trigger)
 
 
+def table_graph(entry):
+    """The graph the layer tables list: an upload as it was uploaded (every output, without the
+    two-class head KernelScope puts on a sigmoid), else the entry's own graph."""
+    from xai_core.graph import GraphError, flatten
+
+    original = getattr(entry, "original_model", None)
+    if original is None:
+        return entry.graph
+
+    def build():
+        try:
+            return flatten(original)
+        except GraphError:  # e.g. a Sequential saved unbuilt: the pages' sized copy is the best we have
+            return entry.graph
+    return entry.cached("summary-table-graph", build)
+
+
 @user_errors(n_outputs=2, message_index=1)
 def table(ctx: AppContext, model, view):
     """Outputs: the layer table (or nothing after Clear) and a message."""
@@ -30,7 +47,7 @@ def table(ctx: AppContext, model, view):
         return None, message(None)
     view = as_choice(view, "Summary", ("all", "conv", "dense", "other"))
     entry = get_entry(ctx, model)
-    t = entry.cached(("summary-table", view), lambda: layer_table(entry.graph, view))
+    t = entry.cached(("summary-table", view), lambda: layer_table(table_graph(entry), view))
     return layer_table_component(t, entry.spec.title), message(None)
 
 

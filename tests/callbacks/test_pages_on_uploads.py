@@ -82,7 +82,8 @@ def test_every_page_renders_or_says_why(env, kind):
     controls = rel_cb.model_controls(ctx, name)
     assert len(controls[3]) == k + 1 and controls[0] == entry.n_samples - 1
     fig, over, nums, caption, msg = rel_cb.render(ctx, *relevance_args(name))
-    assert msg is None and len(fig["data"]) == 4 and "Explaining image 0" in caption
+    assert (msg is None) == (kind != "two_output")  # two outputs: an info note says which one is explained
+    assert len(fig["data"]) == 4 and "Explaining image 0" in caption
     assert all(c in str(nums) for c in entry.class_names)
     # Model summary: tables, bounded slider marks, a kernel view of the last conv layer
     table, msg = sum_cb.table(ctx, name, "conv")
@@ -120,6 +121,20 @@ def test_fouriernet_says_which_layer_breaks_the_linear_stack(env, kind, reason):
     ctx, names = env
     text = text_of(fn_cb.render(ctx, names[kind], 0, 0)[-1])
     assert text.startswith(f"My {kind} is not a linear conv stack: {reason}"), text
+
+
+def test_two_output_and_sigmoid_uploads_say_what_is_explained(env, user_models):
+    import keras
+
+    ctx, names = env
+    note = rel_cb.render(ctx, *relevance_args(names["two_output"]))[-1]
+    assert "My two_output has 2 outputs; this page explains output 0 (shape (None, 3))" in text_of(note)
+    assert rel_cb.render(ctx, *relevance_args(names["gray_sigmoid"]))[-1] is None
+    for kind in ("two_output", "gray_sigmoid"):  # the tables list the model as uploaded
+        original = keras.saving.load_model(user_models[kind], safe_mode=True)
+        table = str(sum_cb.table(ctx, names[kind], "all")[0])
+        assert f"{original.count_params():,}" in table and "kernelscope_" not in table
+        assert all(layer.name in table for layer in original.layers[1:])
 
 
 def test_relevance_on_nested_mobilenet_equals_the_original_model(env, user_models):
