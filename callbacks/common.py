@@ -107,3 +107,10 @@ def user_errors(n_outputs: int, message_index: int, kind: str = "error") -> Call
                 return tuple(out)
         return inner
     return wrap
+
+
+def cache_key(entry) -> str:
+    """The name under which page caches keep results of ``entry``: its registry name, plus the
+    settings version for uploads (correcting an upload's scaling or output must not show stale results)."""
+    updated = entry.meta.get("updated") if entry.is_uploaded else None
+    return entry.name if updated is None else f"{entry.name}@{updated}"

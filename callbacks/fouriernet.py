@@ -15,7 +15,7 @@ from dashboard.figures import fouriernet as figs
 from dashboard.figures.images import message_figure
 from xai_core.fouriernet import VARIANTS, FourierNet, contributions, edge_errors, time_variants
 
-from .common import AppContext, UserError, as_choice, as_float, as_int, get_entry, user_errors
+from .common import AppContext, UserError, as_choice, as_float, as_int, cache_key, get_entry, user_errors
 
 KERNELS_PER_PAGE = 16
 TIMING_BATCH = 16
@@ -177,10 +177,10 @@ def render_timing(ctx: AppContext, model):
     entry, parts = stack_parts(ctx, model)
 
     # measured once per model, outside the entry's lock so other callbacks never wait on it
-    timings = _timings.get(entry.name)
+    timings = _timings.get(cache_key(entry))
     if timings is None:
         timings = time_variants(parts.g, parts.fnet, entry.x[:TIMING_BATCH], repeats=3)
-        _timings[entry.name] = timings
+        _timings[cache_key(entry)] = timings
     base = timings["spatial"]["median"]
     n = min(TIMING_BATCH, entry.n_samples)
     text = " · ".join(f"{figs.VARIANT_NAMES[k]}: {v['median'] * 1e3:.2f} ms (p95 {v['p95'] * 1e3:.2f}), "

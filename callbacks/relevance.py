@@ -28,7 +28,17 @@ from xai_core import filters
 from xai_core.images import ImageError, decode_image
 from xai_core.relevance import TaylorResult, taylor_relevance
 
-from .common import AppContext, UserError, as_choice, as_float, as_int, decode_upload, get_entry, user_errors
+from .common import (
+    AppContext,
+    UserError,
+    as_choice,
+    as_float,
+    as_int,
+    cache_key,
+    decode_upload,
+    get_entry,
+    user_errors,
+)
 
 SIGMA_MAX = 5.0
 GAMMA_RANGE = (0.1, 3.0)
@@ -79,7 +89,7 @@ def probabilities(entry, scores: np.ndarray, softmax: bool) -> np.ndarray:
 
 
 def _root_key(entry, image, filter_name, sigma, softmax):
-    return (entry.name, image, filter_name, float(sigma), bool(softmax))
+    return (cache_key(entry), image, filter_name, float(sigma), bool(softmax))
 
 
 def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | None = None,
@@ -93,7 +103,7 @@ def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | 
     are given, the root point rides along in the same batch and its scores
     are cached too (a new image then costs one TensorFlow call, not three).
     """
-    key = (entry.name, image, bool(softmax))
+    key = (cache_key(entry), image, bool(softmax))
 
     def build():
         k = len(entry.class_names)
@@ -173,7 +183,7 @@ def uploaded_image(ctx: AppContext, entry, upload: dict) -> tuple[np.ndarray, li
         except ImageError as exc:
             raise UserError(str(exc)) from None
         return fitted.x, fitted.notes
-    return UPLOADS.get((entry.name, upload["key"]), build)
+    return UPLOADS.get((cache_key(entry), upload["key"]), build)
 
 
 def has_upload(upload) -> bool:

@@ -11,7 +11,7 @@ from dashboard.components.controls import message
 from dashboard.figures.summary import kernel_view_figure, layer_table_component
 from xai_core.summary import kernel_view, layer_table
 
-from .common import AppContext, UserError, as_choice, as_int, get_entry, user_errors
+from .common import AppContext, UserError, as_choice, as_int, cache_key, get_entry, user_errors
 from .relevance import LRU
 
 VIEWS = {ids.SUMMARY_ALL_BUTTON: "all", ids.SUMMARY_CONV_BUTTON: "conv", ids.SUMMARY_DENSE_BUTTON: "dense",
@@ -118,7 +118,7 @@ def _layer_io(entry, key: str, image: int) -> tuple[np.ndarray, np.ndarray]:
         out = entry.run(("summary-io", key), lambda: lambda t: model(t, training=False),
                         entry.sample(image)[0][None])
         return out[0][0], out[1][0]
-    return ACTIVATIONS.get((entry.name, image, key), build)
+    return ACTIVATIONS.get((cache_key(entry), image, key), build)
 
 
 def activations(entry, key: str, image: int) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +137,7 @@ def activations(entry, key: str, image: int) -> tuple[np.ndarray, np.ndarray]:
         model = entry.cached("summary-conv-io", lambda: _all_conv_tensors(entry))
         out = entry.run("summary-conv-io", lambda: lambda t: model(t, training=False), entry.sample(image)[0][None])
         return [a[0] for a in out]
-    acts = ACTIVATIONS.get((entry.name, image), build)
+    acts = ACTIVATIONS.get((cache_key(entry), image), build)
     index = [n.key for n in entry.conv_layers].index(key)
     n = len(entry.conv_layers)
     return acts[index], acts[n + index]

@@ -255,3 +255,27 @@ def test_uploaded_image_and_many_classes_on_a_0_255_model(env):
         p = entry.model(t, training=False)[0, 37]
     grad = tape.gradient(p, t).numpy()[0, :, :, 0]
     np.testing.assert_allclose(decode(fig["data"][2]["z"]), grad, rtol=1e-3, atol=1e-4 * np.abs(grad).max())
+
+
+def test_corrected_settings_never_show_stale_results(env):
+    """After the scaling of an upload is corrected, relevance and summary use the new inputs (runs last:
+    it changes the gray_sigmoid upload of this module)."""
+    from dataclasses import replace
+
+    ctx, names = env
+    name = names["gray_sigmoid"]
+    before = ctx.registry.get(name)
+    rel_cb.render(ctx, *relevance_args(name, 1))
+    sum_cb.render(ctx, name, 1, 2, 1)
+    uploads = ctx.registry.uploads
+    uploads.update_intake(name, replace(before.intake, scaling="byte"))
+    entry = ctx.registry.get(name)
+    assert entry is not before and entry.spec.value_range == (0.0, 255.0)
+    np.testing.assert_allclose(entry.x, before.x * 255.0, rtol=1e-6)
+    fig = rel_cb.render(ctx, *relevance_args(name, 1))[0]
+    scores, grad = entry.gradients(entry.x[1:2], int(np.argmax(entry.predict(entry.x[1]))), softmax=True)
+    g = grad[0, :, :, 0]
+    np.testing.assert_allclose(decode(fig["data"][2]["z"]), g, rtol=1e-3, atol=1e-4 * np.abs(g).max())
+    fig = sum_cb.render(ctx, name, 1, 2, 1)[0]
+    actual = entry.layer_activation(entry.conv_layers[1].key, entry.x[1:2])[0, :, :, 2]
+    np.testing.assert_allclose(decode(fig["data"][5]["z"]), actual, rtol=1e-5, atol=1e-6)
