@@ -20,6 +20,7 @@ from .common import AppContext, UserError, as_choice, as_float, as_int, cache_ke
 KERNELS_PER_PAGE = 16
 TIMING_BATCH = 16
 IMPORTANCE_BATCH = 32
+MAX_LOGIT_ROWS = 10  # rows of the logits table on models with more classes
 
 
 @dataclass
@@ -125,7 +126,11 @@ def render(ctx: AppContext, model, image, channel):
     for k, row in zip(("spatial", *VARIANTS), parts.h(batch)):
         logits[k] = row
     header = ["class", "model", "h(spatial g)", "h(FN1)", "h(FN2)", "h(FN3)"]
-    lrows = [[name] + [f"{logits[k][j]:.5f}" for k in logits] for j, name in enumerate(entry.class_names)]
+    shown = range(len(entry.class_names))
+    if len(shown) > MAX_LOGIT_ROWS:  # many classes: the model's top classes only
+        shown = np.argsort(-logits["model"], kind="stable")[:MAX_LOGIT_ROWS]
+        header[0] = f"class (top {MAX_LOGIT_ROWS} of {len(entry.class_names)})"
+    lrows = [[f"{j}: {entry.class_names[j]}"] + [f"{logits[k][j]:.5f}" for k in logits] for j in shown]
     fused = fnet.fused
     caption = (f"{entry.spec.title}: g = {' → '.join(parts.split.conv_keys)} ({fused.n_layer_kernels:,} kernels) fused "
                f"into {fused.n_fused} kernels of {fused.size[0]}×{fused.size[1]}; h = the rest. Sample {index}"

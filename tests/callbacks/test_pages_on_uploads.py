@@ -106,6 +106,10 @@ def test_every_page_renders_or_says_why(env, kind):
             assert "the Fourier-Net view needs convolutions without activations before the dense head" in text
         return
     assert fn[-1] is None and title in fn[3] and "c1 → c2" in fn[3]
+    logits = entry.logits_model(entry.x[:1], training=False).numpy()[0]
+    rows = fn[2].children[1].children
+    assert len(rows) == fn_cb.MAX_LOGIT_ROWS and "(top 10 of 40)" in str(fn[2])  # the 10 highest of 40 logits
+    assert [int(r.children[0].children.split(":")[0]) for r in rows] == list(np.argsort(-logits)[:10])
     assert fn_cb.render_kernels(ctx, name, 0, None)[-1] is None
     assert cr[-1] is None and "logit of class" in cr[6]
     assert "agree with GradientTape to float precision" in str(cr[3])
