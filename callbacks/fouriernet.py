@@ -216,6 +216,8 @@ def image_set(entry, name: str) -> np.ndarray:
     name = as_choice(name, "Images", tuple(IMAGE_SETS))
     if name == "samples":
         return entry.x
+    if entry.is_uploaded:
+        raise UserError(f"{entry.spec.title} is an uploaded model without a test split; analyse its bundled samples")
     root = os.environ.get("KERNELSCOPE_DATA_DIR")
     if not root:
         raise UserError("set KERNELSCOPE_DATA_DIR to the data folder (e.g. ../shared/data) to analyse the test split")

@@ -16,7 +16,7 @@ from callbacks import chainrule as cr_cb
 from callbacks import fouriernet as fn_cb
 from callbacks import relevance as rel_cb
 from callbacks import summary as sum_cb
-from callbacks.common import AppContext
+from callbacks.common import AppContext, UserError
 from dashboard import ids
 from dashboard.arrays import ArrayStore
 from dashboard.figures.images import decode
@@ -111,6 +111,9 @@ def test_every_page_renders_or_says_why(env, kind):
     assert len(rows) == fn_cb.MAX_LOGIT_ROWS and "(top 10 of 40)" in str(fn[2])  # the 10 highest of 40 logits
     assert [int(r.children[0].children.split(":")[0]) for r in rows] == list(np.argsort(-logits)[:10])
     assert fn_cb.render_kernels(ctx, name, 0, None)[-1] is None
+    with pytest.raises(UserError, match="My linear is an uploaded model without a test split"):
+        fn_cb.image_set(entry, "test500")
+    assert fn_cb.image_set(entry, "samples") is entry.x
     assert cr[-1] is None and "logit of class" in cr[6]
     assert "agree with GradientTape to float precision" in str(cr[3])
 
