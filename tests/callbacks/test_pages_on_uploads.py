@@ -114,6 +114,8 @@ def test_every_page_renders_or_says_why(env, kind):
     with pytest.raises(UserError, match="My linear is an uploaded model without a test split"):
         fn_cb.image_set(entry, "test500")
     assert fn_cb.image_set(entry, "samples") is entry.x
+    imp = fn_cb.run_importance(lambda _: None, ctx, 1, name, 30, "exact", 0, "samples")
+    assert imp[-1] is None and f"{entry.n_samples} bundled samples of " in imp[3]
     assert cr[-1] is None and "logit of class" in cr[6]
     assert "agree with GradientTape to float precision" in str(cr[3])
 
