@@ -105,11 +105,13 @@ def _relevance_cases() -> list[Case]:
         """A new image: nothing cached, so one backward pass, one filter and one forward pass."""
         cb.GRADIENTS.clear()
         cb.ROOTS.clear()
+        cb.ROOT_POINTS.clear()
         return cb.render(*a)
 
     def new_sigma(*a):
         """A new sigma or filter: the gradient is cached, the root point and f(x̃) are not."""
         cb.ROOTS.clear()
+        cb.ROOT_POINTS.clear()
         return cb.render(*a)
 
     def image_args(ctx, model, rng, runs):
