@@ -122,3 +122,5 @@ CR_TAYLOR_TEXT = "chainrule-taylor-text"
 CR_CAPTION_TEXT = "chainrule-caption-text"
 CR_MESSAGE = "chainrule-message-text"
 FN_IMP_SET_RADIO = "fouriernet-importance-set-radio"
+# --- chainrule page (softmax) ---
+CR_SOFTMAX_SWITCH = "chainrule-softmax-switch"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from .. import ids
-from ..components.controls import control, graph, message_area, panel
+from ..components.controls import control, graph, message_area, panel, switch
 
 PATH = "/chainrule"
 NAME = "Chain rule"
@@ -30,7 +30,9 @@ def layout(**_query):
         [
             control("Image", _number(ids.CR_IMAGE_INPUT, 0, min=0, step=1), "Index of a bundled sample image."),
             control("Class", dcc.Dropdown(id=ids.CR_CLASS_DROPDOWN, options=[], value="predicted", clearable=False,
-                                          style={"width": "160px"}), "y is this class's logit."),
+                                          style={"width": "160px"}), "y is this class's score."),
+            control("Score", switch(ids.CR_SOFTMAX_SWITCH, "softmax", value=True),
+                    "On: y is the class probability (as on the Relevance page). Off: its logit."),
             control("Channel of g", _number(ids.CR_CHANNEL_INPUT, 0, min=0, step=1), "Output channel c."),
             control("Pixel row", _number(ids.CR_ROW_INPUT, 14, min=0, step=1), "Pixel p for ∂g/∂x_p."),
             control("Pixel column", _number(ids.CR_COL_INPUT, 14, min=0, step=1)),
