@@ -124,3 +124,5 @@ CR_MESSAGE = "chainrule-message-text"
 FN_IMP_SET_RADIO = "fouriernet-importance-set-radio"
 # --- chainrule page (softmax) ---
 CR_SOFTMAX_SWITCH = "chainrule-softmax-switch"
+# --- fouriernet page (image limit) ---
+FN_IMP_LIMIT_INPUT = "fouriernet-importance-limit-input"
