@@ -289,16 +289,14 @@ def restyle_gamma(ctx: AppContext, gamma, model, image, filter_name, sigma, targ
     return main, over, message(None)
 
 
+@user_errors(n_outputs=2, message_index=1)
 def set_opacity(opacity):
-    """Output: a Patch of the overlay layer's opacity (and the title)."""
-    try:
-        value = min(1.0, max(0.0, float(opacity)))
-    except (TypeError, ValueError):
-        value = 0.6
+    """Outputs: a Patch of the overlay layer's opacity (and the title), and a message."""
+    value = as_float(opacity, "Opacity", 0.0, 1.0)
     over = Patch()
     over["data"][OVERLAY_TRACE]["opacity"] = value
     over["layout"]["title"]["text"] = f"R over the input (opacity {value:g})"
-    return over
+    return over, message(None)
 
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -400,6 +398,7 @@ def register(app, ctx: AppContext) -> None:
     )(lambda *args: restyle_gamma(ctx, *args))
     app.callback(
         Output(ids.RELEVANCE_OVERLAY_GRAPH, "figure", allow_duplicate=True),
+        Output(ids.RELEVANCE_MESSAGE, "children", allow_duplicate=True),
         Input(ids.RELEVANCE_OPACITY_SLIDER, "value"),
         prevent_initial_call=True,
     )(set_opacity)

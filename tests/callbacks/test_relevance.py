@@ -94,8 +94,8 @@ def test_sigma_reuses_the_gradient_and_gamma_patches_only(app_context, counted):
     np.testing.assert_allclose(z, gamma_map(decode(fig2["data"][RELEVANCE_TRACE]["z"]), 2.0), rtol=1e-4, atol=1e-6)
     assert "γ = 2" in ops[("layout", "annotations", RELEVANCE_TRACE, "text")]
     assert ("data", OVERLAY_TRACE, "z") in patch_ops(over)
-    op = patch_ops(cb.set_opacity(0.25))
-    assert op[("data", OVERLAY_TRACE, "opacity")] == 0.25
+    patch, msg = cb.set_opacity(0.25)
+    assert msg is None and patch_ops(patch)[("data", OVERLAY_TRACE, "opacity")] == 0.25
     # a new image costs one backward pass
     cb.render(app_context, *args(image=4, sigma=2.5, filt="nearest"))
     assert len(calls) == n + 1
@@ -220,6 +220,12 @@ def test_bad_inputs_give_messages(app_context, overrides, needle):
     assert needle.lower() in text_of(out[4]).lower()
     bad = cb.restyle_gamma(app_context, 5.0, "mnist17", 3, "gaussian", 1.0, "predicted", [True], "sum")
     assert "gamma must be" in text_of(bad[2]).lower()
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, "abc", None])
+def test_bad_opacity_gives_a_message(value):
+    patch, msg = cb.set_opacity(value)
+    assert patch is no_update and "opacity must be a number from 0 to 1" in text_of(msg).lower()
 
 
 def _png_uri(array):
