@@ -13,12 +13,13 @@ from dashboard.components.controls import is_on, message
 from dashboard.figures import fouriernet as figs
 from dashboard.figures.images import Panel, grid_figure, symmetric_limit
 from xai_core.chainrule import image_chain_rule, pixel_derivative, scalar_example
-from xai_core.filters import root_point
+from xai_core.filters import FILTERS, LABELS, root_point
 from xai_core.fouriernet import interior_mask
 from xai_core.relevance import explain, taylor_relevance
 
-from .common import AppContext, UserError, as_float, as_int, get_entry, user_errors
+from .common import AppContext, UserError, as_choice, as_float, as_int, get_entry, user_errors
 from .fouriernet import stack_parts
+from .relevance import SIGMA_MAX
 
 MAX_B = 16
 LIMIT = 1e6
@@ -102,14 +103,18 @@ def chain_pieces(entry, parts, softmax: bool):
 
 
 @user_errors(n_outputs=8, message_index=7)
-def render(ctx: AppContext, model, image, target, channel, row, col, softmax_value=(True,)):
+def render(ctx: AppContext, model, image, target, channel, row, col, softmax_value=(True,),
+           filter_name="gaussian", sigma=1.0):
     """Outputs: ∂y/∂g figure, pixel-spectrum figure, gradient figure, gradient text, Taylor figure,
     Taylor text, caption, message.
 
     ``softmax_value`` (a switch value) chooses, as on the Relevance page,
-    between the class probability (on, the default) and its logit (off).
+    between the class probability (on, the default) and its logit (off);
+    ``filter_name`` and ``sigma`` make the Taylor root point as there.
     """
     entry, parts = stack_parts(ctx, model)
+    filter_name = as_choice(filter_name, "Filter", FILTERS)
+    sigma = as_float(sigma, "Sigma", 0.0, SIGMA_MAX)
     softmax = is_on(softmax_value)
     squash = squash_of(entry, softmax)
     score = "logit" if squash == "linear" and entry.head.kind != "linear" else (
@@ -153,7 +158,7 @@ def render(ctx: AppContext, model, image, target, channel, row, col, softmax_val
     lines.append(html.Div("The spatial and per-layer Fourier chain rules agree with GradientTape to float precision; "
                           "the fused kernels reproduce it in the interior, and differ on the border by the fused "
                           "map's edge error.", className="muted"))
-    root = root_point(x, "gaussian", 1.0)
+    root = root_point(x, filter_name, sigma)
     ours = taylor_relevance(res.fourier, x, root)
     ref = explain(functools.partial(entry.gradients, softmax=softmax), x, res.target, root=root, softmax=softmax)
     lim = symmetric_limit(ours, ref.relevance)
@@ -166,6 +171,7 @@ def render(ctx: AppContext, model, image, target, channel, row, col, softmax_val
     ttext = html.Div([
         html.Div(f"Σ R through the split = {float(np.sum(ours, dtype=np.float64)):.6g}; relevance core Σ R = "
                  f"{ref.relevance_sum:.6g}; max |difference| = {float(np.max(np.abs(ours - ref.relevance))):.2e}."),
+        html.Div(f"Root point x̃: {LABELS[filter_name]}, σ = {sigma:g}.", className="muted"),
         html.Div(f"f(x) − f(x̃) = {ref.delta:.6g} ({score} of class {entry.class_names[res.target]}); first-order "
                  f"residual {ref.residual:.3g}.", className="muted"),
     ])
@@ -202,4 +208,6 @@ def register(app, ctx: AppContext) -> None:
         Input(ids.CR_ROW_INPUT, "value"),
         Input(ids.CR_COL_INPUT, "value"),
         Input(ids.CR_SOFTMAX_SWITCH, "value"),
+        Input(ids.CR_FILTER_DROPDOWN, "value"),
+        Input(ids.CR_SIGMA_INPUT, "value"),
     )(lambda *a: render(ctx, *a))

@@ -122,7 +122,9 @@ CR_TAYLOR_TEXT = "chainrule-taylor-text"
 CR_CAPTION_TEXT = "chainrule-caption-text"
 CR_MESSAGE = "chainrule-message-text"
 FN_IMP_SET_RADIO = "fouriernet-importance-set-radio"
-# --- chainrule page (softmax) ---
+# --- chainrule page (softmax, root point) ---
 CR_SOFTMAX_SWITCH = "chainrule-softmax-switch"
+CR_FILTER_DROPDOWN = "chainrule-filter-dropdown"
+CR_SIGMA_INPUT = "chainrule-sigma-input"
 # --- fouriernet page (image limit) ---
 FN_IMP_LIMIT_INPUT = "fouriernet-importance-limit-input"

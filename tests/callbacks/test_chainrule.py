@@ -123,7 +123,29 @@ def test_channel_and_pixel_controls_change_panels(app_context):
     assert not np.allclose(decode(a[1]["data"][2]["z"]), decode(c[1]["data"][2]["z"]))
 
 
+def test_taylor_root_point_follows_filter_and_sigma(app_context):
+    """The Taylor panel's root point is the Relevance page's: the same filter and σ give the same R."""
+    from functools import partial
+
+    from xai_core.filters import root_point
+    from xai_core.relevance import explain
+
+    entry = app_context.registry.get("mnist17")
+    x = entry.x[25]
+    for filt, sigma in (("nearest", 2.0), ("sharpness", 0.5)):
+        out = cb.render(app_context, "mnist17", 25, "0", 0, 14, 14, [], filt, sigma)
+        assert out[7] is None and f"σ = {sigma:g}" in str(out[5].children[1].children)
+        ref = explain(partial(entry.gradients, softmax=False), x, 0, root=root_point(x, filt, sigma))
+        tt = {t["name"]: t for t in out[4]["data"]}
+        np.testing.assert_allclose(decode(tt["R through the split"]["z"]), ref.relevance[:, :, 0],
+                                   atol=1e-5 * np.abs(ref.relevance).max())
+    zero = cb.render(app_context, "mnist17", 25, "0", 0, 14, 14, [], "gaussian", 0)
+    assert not np.any(decode({t["name"]: t for t in zero[4]["data"]}["R through the split"]["z"]))
+
+
 @pytest.mark.parametrize("args,needle", [
+    (("mnist17", 0, "predicted", 0, 1, 1, [True], "median", 1.0), "Filter must be one of"),
+    (("mnist17", 0, "predicted", 0, 1, 1, [True], "gaussian", 7), "Sigma must be a number from 0 to 5"),
     (("cifar5", 0, "predicted", 0, 0, 0), "not a linear convolution stack"),
     (("mnist17", 0, "predicted", 0, 28, 0), "Pixel row must be"),
     (("mnist17", 0, "5", 0, 1, 1), "Class must be"),
