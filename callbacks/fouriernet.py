@@ -21,6 +21,7 @@ from .relevance import LRU
 KERNELS_PER_PAGE = 16
 TIMING_BATCH = 16
 IMPORTANCE_BATCH = 32
+STREAM_IMAGES = 512  # images whose g(x) is held at once by the importance analysis
 
 
 @dataclass
@@ -286,7 +287,7 @@ def compute_importance(ctx: AppContext, model, threshold, variant, progress=None
                        limit: int | None = None) -> dict:
     """The analysis of an image set as a JSON-safe dict, cached per (model, image set and its folder, image
     limit, threshold, variant); ``n_total`` is the size of the whole set."""
-    from xai_core.importance import analyse
+    from xai_core.importance import ImportanceResult, analyse
 
     entry, parts = stack_parts(ctx, model)
     if images == "samples" and limit is not None and limit >= entry.n_samples:
@@ -301,18 +302,24 @@ def compute_importance(ctx: AppContext, model, threshold, variant, progress=None
         return cached
     x, n_total = image_set(entry, images, limit)
     n = len(x)
-    total = 2 * n  # g, then the analysis
-    gs = []
-    for lo in range(0, n, IMPORTANCE_BATCH):
-        gs.append(parts.g(x[lo: lo + IMPORTANCE_BATCH]))
-        if progress:
-            progress(min(lo + IMPORTANCE_BATCH, n), total)
-    g = np.concatenate(gs)
+    total = 2 * n  # g, then the analysis, for every image
     head = parts.head if parts.head is not None else parts.h
     sampled = None if variant == "exact" else max(1, parts.n_channels // 4)
-    res = analyse(g, head, threshold=threshold, n_sampled=sampled, batch_images=IMPORTANCE_BATCH,
-                  progress=(lambda d, t: progress(n + d, total)) if progress else None)
-    out = res.to_dict()
+    results = []
+    # g(x) of a whole training split would not fit in memory (mnist17: 400 KB an image), so the images
+    # go through in chunks: g of a chunk, then its analysis
+    for start in range(0, n, STREAM_IMAGES):
+        xs = x[start: start + STREAM_IMAGES]
+        gs = []
+        for lo in range(0, len(xs), IMPORTANCE_BATCH):
+            gs.append(parts.g(xs[lo: lo + IMPORTANCE_BATCH]))
+            if progress:
+                progress(2 * start + min(lo + IMPORTANCE_BATCH, len(xs)), total)
+        done = 2 * start + len(xs)
+        results.append(analyse(np.concatenate(gs), head, threshold=threshold, n_sampled=sampled, seed=start,
+                               batch_images=IMPORTANCE_BATCH,
+                               progress=(lambda d, t, done=done: progress(done + d, total)) if progress else None))
+    out = ImportanceResult.concatenate(results).to_dict()
     out["n_total"] = int(n_total)
     with _results_lock:
         _results[key] = out

@@ -197,6 +197,23 @@ def test_training_split_with_a_limit_and_the_options_that_say_what_is_there(app_
     assert value == "samples" and all(o["disabled"] and "cifar10" in o["label"] for o in options[1:])
 
 
+def test_importance_in_chunks_equals_one_pass(app_context, monkeypatch):
+    """The analysis streams images in chunks (bounded memory): the same result as one pass over all of g."""
+    from xai_core.importance import analyse
+
+    monkeypatch.setattr(cb, "STREAM_IMAGES", 20)
+    monkeypatch.setattr(cb, "_results", {})
+    seen = []
+    out = cb.compute_importance(app_context, "mnist17", 0.3, "exact", lambda d, t: seen.append((d, t)))
+    entry, parts = cb.stack_parts(app_context, "mnist17")
+    ref = analyse(parts.g(entry.x), parts.head, threshold=0.3)
+    np.testing.assert_array_equal(out["needed"], ref.needed)
+    np.testing.assert_array_equal(out["order"], ref.order)
+    np.testing.assert_allclose(out["full"], ref.full, rtol=1e-6, atol=1e-6)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and seen[-1] == (128, 128) and {t for _, t in seen} == {128}
+
+
 def test_cancelled_job_stops_and_caches_nothing(app_context):
     from dashboard.background import JobCancelled
 
