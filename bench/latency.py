@@ -105,11 +105,13 @@ def _relevance_cases() -> list[Case]:
         """A new image: nothing cached, so one backward pass, one filter and one forward pass."""
         cb.GRADIENTS.clear()
         cb.ROOTS.clear()
+        cb.ROOT_POINTS.clear()
         return cb.render(*a)
 
     def new_sigma(*a):
         """A new sigma or filter: the gradient is cached, the root point and f(x̃) are not."""
         cb.ROOTS.clear()
+        cb.ROOT_POINTS.clear()
         return cb.render(*a)
 
     def image_args(ctx, model, rng, runs):
@@ -122,12 +124,18 @@ def _relevance_cases() -> list[Case]:
         for i in range(runs):
             yield (ctx, model, 0, FILTERS[i % 3], 0.25 * (1 + i % 20), "predicted", [True], [True], "sum", 1.0, 0.6)
 
+    def sigma_args_no_numbers(ctx, model, rng, runs):
+        for i in range(runs):
+            yield (ctx, model, 0, FILTERS[i % 3], 0.25 * (1 + i % 20), "predicted", [True], [], "sum", 1.0, 0.6)
+
     def gamma_args(ctx, model, rng, runs):
         for i in range(runs):
             yield (ctx, 0.1 + 0.1 * (i % 29), model, 0, "gaussian", 1.0, "predicted", [True], "sum")
 
     cases = [Case("relevance", "render (new image)", cold, image_args, 50.0),
              Case("relevance", "render (new sigma)", new_sigma, sigma_args, 50.0),
+             Case("relevance", "render (new sigma, numbers off: no model call)", new_sigma, sigma_args_no_numbers,
+                  50.0),
              Case("relevance", "restyle_gamma", cb.restyle_gamma, gamma_args, 50.0),
              Case("relevance", "set_opacity", cb.set_opacity,
                   lambda ctx, model, rng, runs: ((0.05 * (i % 20),) for i in range(runs)), 50.0)]

@@ -111,9 +111,11 @@ def main(argv=None) -> int:
 
             def clear_roots():
                 cb.ROOTS.clear()
+                cb.ROOT_POINTS.clear()
 
             def clear_all():
                 cb.ROOTS.clear()
+                cb.ROOT_POINTS.clear()
                 cb.GRADIENTS.clear()
 
             warm = max(3, args.runs // 10)

@@ -9,16 +9,17 @@ import numpy as np
 from dash import Input, Output, html
 
 from dashboard import ids
-from dashboard.components.controls import message
+from dashboard.components.controls import is_on, message
 from dashboard.figures import fouriernet as figs
 from dashboard.figures.images import Panel, grid_figure, symmetric_limit
 from xai_core.chainrule import image_chain_rule, pixel_derivative, scalar_example
-from xai_core.filters import root_point
+from xai_core.filters import FILTERS, LABELS, root_point
 from xai_core.fouriernet import interior_mask
 from xai_core.relevance import explain, taylor_relevance
 
-from .common import AppContext, UserError, as_float, as_int, get_entry, user_errors
+from .common import AppContext, UserError, as_choice, as_float, as_int, get_entry, user_errors
 from .fouriernet import stack_parts
+from .relevance import SIGMA_MAX
 
 MAX_B = 16
 LIMIT = 1e6
@@ -77,11 +78,47 @@ def class_options(ctx: AppContext, model):
     return opts, "predicted"
 
 
+def squash_of(entry, softmax: bool) -> str:
+    """What the chain rule differentiates: the model's own output (``softmax``) or the logit.
+
+    The same choice as the Relevance page: with ``softmax`` on, the model's
+    final softmax (or sigmoid) is applied to h(g(x)); a model without one uses
+    its raw outputs either way.
+    """
+    return entry.head.kind if softmax else "linear"
+
+
+def chain_pieces(entry, parts, softmax: bool):
+    """The compiled :func:`xai_core.chainrule.tape_pieces` of ``parts.split`` for this score."""
+    squash = squash_of(entry, softmax)
+    if squash == "linear":
+        return parts.chain_fn
+    import tensorflow as tf
+
+    from xai_core.chainrule import tape_pieces
+
+    return entry.compiled(("fouriernet", "chain", squash), lambda: tape_pieces(parts.split, squash),
+                          signature=[tf.TensorSpec((1, *entry.input_shape), tf.float32),
+                                     tf.TensorSpec((), tf.int32)])
+
+
 @user_errors(n_outputs=8, message_index=7)
-def render(ctx: AppContext, model, image, target, channel, row, col):
+def render(ctx: AppContext, model, image, target, channel, row, col, softmax_value=(True,),
+           filter_name="gaussian", sigma=1.0):
     """Outputs: ∂y/∂g figure, pixel-spectrum figure, gradient figure, gradient text, Taylor figure,
-    Taylor text, caption, message."""
+    Taylor text, caption, message.
+
+    ``softmax_value`` (a switch value) chooses, as on the Relevance page,
+    between the class probability (on, the default) and its logit (off);
+    ``filter_name`` and ``sigma`` make the Taylor root point as there.
+    """
     entry, parts = stack_parts(ctx, model)
+    filter_name = as_choice(filter_name, "Filter", FILTERS)
+    sigma = as_float(sigma, "Sigma", 0.0, SIGMA_MAX)
+    softmax = is_on(softmax_value)
+    squash = squash_of(entry, softmax)
+    score = "logit" if squash == "linear" and entry.head.kind != "linear" else (
+        "output" if squash == "linear" else "probability")
     index = as_int(image, "Image", 0, entry.n_samples - 1)
     x = entry.x[index]
     h, w = entry.input_shape[:2]
@@ -92,8 +129,8 @@ def render(ctx: AppContext, model, image, target, channel, row, col):
     else:
         cls = as_int(target, "Class", 0, len(entry.class_names) - 1)
     fnet = parts.fnet
-    res = image_chain_rule(parts.split, fnet, x, cls, pieces=parts.chain_fn)
-    _, direct = entry.gradients(x[None], res.target, softmax=False)
+    res = image_chain_rule(parts.split, fnet, x, cls, pieces=chain_pieces(entry, parts, softmax))
+    _, direct = entry.gradients(x[None], res.target, softmax=softmax)
     direct = direct[0].astype(np.float64)
     res.direct = direct
     dydg = grid_figure([
@@ -121,9 +158,9 @@ def render(ctx: AppContext, model, image, target, channel, row, col):
     lines.append(html.Div("The spatial and per-layer Fourier chain rules agree with GradientTape to float precision; "
                           "the fused kernels reproduce it in the interior, and differ on the border by the fused "
                           "map's edge error.", className="muted"))
-    root = root_point(x, "gaussian", 1.0)
+    root = root_point(x, filter_name, sigma)
     ours = taylor_relevance(res.fourier, x, root)
-    ref = explain(functools.partial(entry.gradients, softmax=False), x, res.target, root=root, softmax=False)
+    ref = explain(functools.partial(entry.gradients, softmax=softmax), x, res.target, root=root, softmax=softmax)
     lim = symmetric_limit(ours, ref.relevance)
     tfig = grid_figure([
         Panel(chan(ours), "R through the split", "signed", lim, "R"),
@@ -134,10 +171,11 @@ def render(ctx: AppContext, model, image, target, channel, row, col):
     ttext = html.Div([
         html.Div(f"Σ R through the split = {float(np.sum(ours, dtype=np.float64)):.6g}; relevance core Σ R = "
                  f"{ref.relevance_sum:.6g}; max |difference| = {float(np.max(np.abs(ours - ref.relevance))):.2e}."),
-        html.Div(f"f(x) − f(x̃) = {ref.delta:.6g} (logit of class {entry.class_names[res.target]}); first-order "
+        html.Div(f"Root point x̃: {LABELS[filter_name]}, σ = {sigma:g}.", className="muted"),
+        html.Div(f"f(x) − f(x̃) = {ref.delta:.6g} ({score} of class {entry.class_names[res.target]}); first-order "
                  f"residual {ref.residual:.3g}.", className="muted"),
     ])
-    caption = (f"{entry.spec.title}, sample {index}, y = logit of class {res.target} "
+    caption = (f"{entry.spec.title}, sample {index}, y = {score} of class {res.target} "
                f"({entry.class_names[res.target]}) = {res.scores[res.target]:.5g}; "
                f"g = {' → '.join(parts.split.conv_keys)}, channel {c}, pixel p = {p}.")
     return dydg, pixel, gfig, html.Div(lines), tfig, ttext, caption, message(None)
@@ -170,4 +208,7 @@ def register(app, ctx: AppContext) -> None:
         Input(ids.CR_CHANNEL_INPUT, "value"),
         Input(ids.CR_ROW_INPUT, "value"),
         Input(ids.CR_COL_INPUT, "value"),
+        Input(ids.CR_SOFTMAX_SWITCH, "value"),
+        Input(ids.CR_FILTER_DROPDOWN, "value"),
+        Input(ids.CR_SIGMA_INPUT, "value"),
     )(lambda *a: render(ctx, *a))

@@ -16,10 +16,12 @@ from dashboard.figures.images import message_figure
 from xai_core.fouriernet import VARIANTS, FourierNet, contributions, edge_errors, time_variants
 
 from .common import AppContext, UserError, as_choice, as_float, as_int, cache_key, get_entry, user_errors
+from .relevance import LRU
 
 KERNELS_PER_PAGE = 16
 TIMING_BATCH = 16
 IMPORTANCE_BATCH = 32
+STREAM_IMAGES = 512  # images whose g(x) is held at once by the importance analysis
 MAX_LOGIT_ROWS = 10  # rows of the logits table on models with more classes
 
 
@@ -199,46 +201,111 @@ _results: dict[tuple, dict] = {}
 _results_lock = threading.Lock()
 
 
-IMAGE_SETS = {"samples": "bundled samples", "test500": "test images (first 500)", "test": "test images"}
-_test_sets: dict[str, np.ndarray] = {}
+IMAGE_SETS = {"samples": "bundled samples", "test": "test images", "train": "training images"}
+DATA_ENV = "KERNELSCOPE_DATA_DIR"
+MAX_IMAGES = 100_000
+_splits = LRU(2)  # (model, split, data folder) -> images; a training split can be large, so only the last two
 
 
-def importance_key(model: str, threshold: float, variant: str, image_set: str = "samples") -> tuple:
-    return (model, image_set, round(float(threshold), 4), variant)
-
-
-def image_set(entry, name: str) -> np.ndarray:
-    """The images of a set: the bundled samples, or the test split under ``KERNELSCOPE_DATA_DIR``."""
+def data_root() -> str | None:
+    """The data folder named by ``KERNELSCOPE_DATA_DIR`` (or None)."""
     import os
 
+    return os.environ.get(DATA_ENV) or None
+
+
+def split_status(spec, split: str) -> str | None:
+    """None when ``split`` of ``spec``'s data set can be read from the data folder, else why not."""
+    from models.datasets import DataNotFound, find_split
+
+    if not spec.builtin:
+        return "an uploaded model has only its bundled samples"
+    root = data_root()
+    if root is None:
+        return f"set {DATA_ENV} to a data folder"
+    try:
+        find_split(spec, root, split)
+    except (DataNotFound, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def image_set_options(ctx: AppContext, model, current=None):
+    """Options of the image-set radio for ``model`` (unavailable splits disabled, with the reason), and its value.
+
+    The bundled samples are always there; the training and test splits come
+    from ``KERNELSCOPE_DATA_DIR`` when it holds the model's data set.
+    """
+    try:
+        entry = get_entry(ctx, model)
+    except UserError:
+        return [{"label": IMAGE_SETS["samples"], "value": "samples"}], "samples"
+    options = [{"label": f"bundled samples ({entry.n_samples} images)", "value": "samples"}]
+    for split in ("train", "test"):
+        why = split_status(entry.spec, split)
+        name = "training split" if split == "train" else "test split"
+        if why is None:
+            options.append({"label": f"{name} from {data_root()} (the first N images; N below)", "value": split})
+        else:
+            options.append({"label": f"{name}: not available ({why})", "value": split, "disabled": True})
+    usable = [o["value"] for o in options if not o.get("disabled")]
+    return options, current if current in usable else "samples"
+
+
+def parse_limit(limit) -> int | None:
+    """The image limit: None (no limit) or a whole number from 1 to :data:`MAX_IMAGES`."""
+    if limit in (None, ""):
+        return None
+    return as_int(limit, "Number of images", 1, MAX_IMAGES)
+
+
+def importance_key(model: str, threshold: float, variant: str, image_set: str = "samples", limit: int | None = None,
+                   source: str | None = None) -> tuple:
+    return (model, image_set, source, limit, round(float(threshold), 4), variant)
+
+
+def _load_split(entry, name: str, root: str) -> np.ndarray:
     from models.datasets import DataNotFound, prepare
 
+    what = "training" if name == "train" else "test"
+
+    def load():
+        try:
+            return prepare(entry.spec, root, name).x
+        except (DataNotFound, ValueError, OSError) as exc:
+            raise UserError(f"cannot read the {what} split of {entry.name} from {root}: {exc}") from None
+    return _splits.get((entry.name, name, root), load)
+
+
+def image_set(entry, name: str, limit: int | None = None) -> tuple[np.ndarray, int]:
+    """``(images, size of the whole set)``: the bundled samples, or the training or test split under
+    ``KERNELSCOPE_DATA_DIR``, cut to the first ``limit`` images."""
     name = as_choice(name, "Images", tuple(IMAGE_SETS))
     if name == "samples":
-        return entry.x
-    if entry.is_uploaded:
-        raise UserError(f"{entry.spec.title} is an uploaded model without a test split; analyse its bundled samples")
-    root = os.environ.get("KERNELSCOPE_DATA_DIR")
-    if not root:
-        raise UserError("set KERNELSCOPE_DATA_DIR to the data folder (e.g. ../shared/data) to analyse the test split")
-    with _results_lock:
-        x = _test_sets.get(entry.name)
-    if x is None:
-        try:
-            x = prepare(entry.spec, root, "test").x
-        except (DataNotFound, ValueError) as exc:
-            raise UserError(f"cannot read the test split of {entry.name}: {exc}") from None
-        with _results_lock:
-            _test_sets[entry.name] = x
-    return x[:500] if name == "test500" else x
+        x = entry.x
+    elif entry.is_uploaded:
+        raise UserError(f"{entry.spec.title} is an uploaded model: it has no training or test split, only its "
+                        "bundled samples")
+    else:
+        root = data_root()
+        if root is None:
+            what = "training" if name == "train" else "test"
+            raise UserError(f"set {DATA_ENV} to the data folder (e.g. ../shared/data) to analyse the {what} split")
+        x = _load_split(entry, name, root)
+    return (x if limit is None else x[:limit]), len(x)
 
 
-def compute_importance(ctx: AppContext, model, threshold, variant, progress=None, images: str = "samples") -> dict:
-    """The analysis of an image set as a JSON-safe dict, cached per (model, image set, threshold, variant)."""
-    from xai_core.importance import analyse
+def compute_importance(ctx: AppContext, model, threshold, variant, progress=None, images: str = "samples",
+                       limit: int | None = None) -> dict:
+    """The analysis of an image set as a JSON-safe dict, cached per (model, image set and its folder, image
+    limit, threshold, variant); ``n_total`` is the size of the whole set."""
+    from xai_core.importance import ImportanceResult, analyse
 
     entry, parts = stack_parts(ctx, model)
-    key = importance_key(model, threshold, variant, images)
+    if images == "samples" and limit is not None and limit >= entry.n_samples:
+        limit = None
+    key = importance_key(cache_key(entry), threshold, variant, images, limit,
+                         None if images == "samples" else data_root())
     with _results_lock:
         cached = _results.get(key)
     if cached is not None:
@@ -246,28 +313,40 @@ def compute_importance(ctx: AppContext, model, threshold, variant, progress=None
             total = 2 * len(cached["needed"])
             progress(total, total)
         return cached
-    x = image_set(entry, images)
+    x, n_total = image_set(entry, images, limit)
     n = len(x)
-    total = 2 * n  # g, then the analysis
-    gs = []
-    for lo in range(0, n, IMPORTANCE_BATCH):
-        gs.append(parts.g(x[lo: lo + IMPORTANCE_BATCH]))
-        if progress:
-            progress(min(lo + IMPORTANCE_BATCH, n), total)
-    g = np.concatenate(gs)
+    total = 2 * n  # g, then the analysis, for every image
     head = parts.head if parts.head is not None else parts.h
     sampled = None if variant == "exact" else max(1, parts.n_channels // 4)
-    res = analyse(g, head, threshold=threshold, n_sampled=sampled, batch_images=IMPORTANCE_BATCH,
-                  progress=(lambda d, t: progress(n + d, total)) if progress else None)
-    out = res.to_dict()
+    results = []
+    # g(x) of a whole training split would not fit in memory (mnist17: 400 KB an image), so the images
+    # go through in chunks: g of a chunk, then its analysis
+    for start in range(0, n, STREAM_IMAGES):
+        xs = x[start: start + STREAM_IMAGES]
+        gs = []
+        for lo in range(0, len(xs), IMPORTANCE_BATCH):
+            gs.append(parts.g(xs[lo: lo + IMPORTANCE_BATCH]))
+            if progress:
+                progress(2 * start + min(lo + IMPORTANCE_BATCH, len(xs)), total)
+        done = 2 * start + len(xs)
+        results.append(analyse(np.concatenate(gs), head, threshold=threshold, n_sampled=sampled, seed=start,
+                               batch_images=IMPORTANCE_BATCH,
+                               progress=(lambda d, t, done=done: progress(done + d, total)) if progress else None))
+    out = ImportanceResult.concatenate(results).to_dict()
+    out["n_total"] = int(n_total)
     with _results_lock:
         _results[key] = out
     return out
 
 
 @user_errors(n_outputs=5, message_index=4)
-def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, variant, image, images="samples"):
-    """Background job. Outputs: counts figure, needed figure, activations figure, summary, message."""
+def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, variant, image, images="samples",
+                   limit=None):
+    """Background job. Outputs: counts figure, needed figure, activations figure, summary, message.
+
+    ``images`` is ``"samples"``, ``"test"`` or ``"train"``; ``limit`` keeps the
+    first images of the set (None: all of them).
+    """
     from xai_core.importance import ImportanceResult
 
     threshold = as_float(threshold, "Threshold", 1, 99) / 100.0
@@ -278,7 +357,9 @@ def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, v
         set_progress((str(done), str(total), f"{done} / {total}"))
 
     images = as_choice(images, "Images", tuple(IMAGE_SETS))
-    res = ImportanceResult.from_dict(compute_importance(ctx, model, threshold, variant, progress, images))
+    limit = parse_limit(limit)
+    out = compute_importance(ctx, model, threshold, variant, progress, images, limit)
+    res = ImportanceResult.from_dict(out)
     counts = res.channel_counts()
     top = [int(c) for c in np.argsort(-counts, kind="stable")[:4] if counts[c] > 0]
     try:
@@ -294,8 +375,10 @@ def run_importance(set_progress, ctx: AppContext, _n_clicks, model, threshold, v
     shown = [(f"sample {i}" + ("" if entry.y is None else f" ({entry.class_names[int(entry.y[i])]})"),
               entry.to_display(entry.x[i])) for i in chosen]
     acts = figs.activations_figure(shown, g[..., top], top)
-    set_name = IMAGE_SETS[images].split(" (")[0]
-    summary = (f"{res.n_images} {set_name} of {entry.name}, threshold {threshold:.0%}, {res.method}: "
+    set_name = IMAGE_SETS[images]
+    total = int(out.get("n_total", res.n_images))
+    part = f" (the first {res.n_images:,} of {total:,})" if total > res.n_images else ""
+    summary = (f"{res.n_images} {set_name} of {entry.spec.title}{part}, threshold {threshold:.0%}, {res.method}: "
                f"median {np.median(res.needed):.0f} of {res.n_channels} channels needed "
                f"(min {res.needed.min()}, max {res.needed.max()}); most needed: "
                + ", ".join(f"ch {c} ({counts[c]}×)" for c in top) + f". Computed in {res.seconds:.2f} s.")
@@ -343,6 +426,7 @@ def register(app, ctx: AppContext) -> None:
         State(ids.FN_IMP_VARIANT_RADIO, "value"),
         State(ids.FN_IMAGE_INPUT, "value"),
         State(ids.FN_IMP_SET_RADIO, "value"),
+        State(ids.FN_IMP_LIMIT_INPUT, "value"),
         background=True,
         running=[(Output(ids.FN_IMP_RUN_BUTTON, "disabled"), True, False),
                  (Output(ids.FN_IMP_CANCEL_BUTTON, "disabled"), False, True)],
@@ -351,4 +435,9 @@ def register(app, ctx: AppContext) -> None:
         cancel=[Input(ids.FN_IMP_CANCEL_BUTTON, "n_clicks")],
         prevent_initial_call=True,
     )(lambda set_progress, *a: run_importance(set_progress, ctx, *a))
-
+    app.callback(
+        Output(ids.FN_IMP_SET_RADIO, "options"),
+        Output(ids.FN_IMP_SET_RADIO, "value"),
+        Input(ids.APP_MODEL_DROPDOWN, "value"),
+        State(ids.FN_IMP_SET_RADIO, "value"),
+    )(lambda m, current: image_set_options(ctx, m, current))

@@ -5,10 +5,14 @@ What is recomputed when:
 * new model, image or softmax setting: one call of the compiled gradient
   function that returns the gradient of every class at x (cached per
   (model, image, softmax)), so a new target class recomputes nothing;
-* new filter or sigma: the root point x̃, one forward pass for f(x̃) and the
-  product ``R = ∂y/∂x · (x − x̃)``; the gradient comes from the cache;
+* new filter or sigma: the root point x̃ (a scikit-image filter, cached per
+  (model, image, filter, σ)) and the product ``R = ∂y/∂x · (x − x̃)``; the
+  gradient comes from the cache and the model does not run.  Only when the
+  "numeric" switch is on does f(x̃) need one forward pass (cached per
+  (model, image, filter, σ, softmax));
 * gamma: the figure only (a ``Patch`` of the R panel, from cached arrays);
-* opacity: a ``Patch`` of one trace property, nothing else.
+  the slider updates while it is dragged;
+* opacity: a ``Patch`` of one trace property, nothing else (also while dragged).
 """
 
 from __future__ import annotations
@@ -74,7 +78,8 @@ class LRU:
 
 
 GRADIENTS = LRU(256)  # (model, image, softmax) -> (scores at x (K,), ∂score_k/∂x for every class k (K, H, W, C))
-ROOTS = LRU(512)  # (model, image, filter, sigma, softmax) -> (x̃, scores at x̃)
+ROOT_POINTS = LRU(512)  # (model, image, filter, sigma) -> x̃ (no model call)
+ROOTS = LRU(512)  # (model, image, filter, sigma, softmax) -> scores at x̃ (one forward pass)
 
 
 def probabilities(entry, scores: np.ndarray, softmax: bool) -> np.ndarray:
@@ -92,6 +97,12 @@ def _root_key(entry, image, filter_name, sigma, softmax):
     return (cache_key(entry), image, filter_name, float(sigma), bool(softmax))
 
 
+def root_point_of(entry, image, x: np.ndarray, filter_name: str, sigma: float) -> np.ndarray:
+    """The root point x̃ of ``x`` (cached under ``image``; a filter only, the model does not run)."""
+    return ROOT_POINTS.get((cache_key(entry), image, filter_name, float(sigma)),
+                           lambda: filters.root_point(x, filter_name, sigma))
+
+
 def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | None = None,
                  sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Scores at x and the gradient of every class score at x (cached under ``image``, a sample
@@ -100,8 +111,9 @@ def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | 
     All K classes come from one call of the registry's compiled gradient
     function on a batch of K copies of x (target k for copy k), so changing
     the target class later costs nothing.  When ``filter_name`` and ``sigma``
-    are given, the root point rides along in the same batch and its scores
-    are cached too (a new image then costs one TensorFlow call, not three).
+    are given (the numbers are wanted), the root point rides along in the same
+    batch and its scores are cached too (a new image then costs one
+    TensorFlow call, not two).
     """
     key = (cache_key(entry), image, bool(softmax))
 
@@ -112,12 +124,12 @@ def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | 
         batch, targets = [x] * k, list(range(k))
         root = None
         if filter_name is not None:
-            root = filters.root_point(x, filter_name, sigma)
+            root = root_point_of(entry, image, x, filter_name, sigma)
             batch.append(root)
             targets.append(0)
         scores, grads = entry.gradients(np.stack(batch), np.asarray(targets, np.int32), softmax=softmax)
         if root is not None:
-            ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: (root, scores[k]))
+            ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: scores[k])
         return scores[0], grads[:k]
     return GRADIENTS.get(key, build)
 
@@ -142,23 +154,24 @@ class ClassGradients:
 
 def _few_classes(entry, x, softmax, filter_name, sigma, image):
     """Scores at x (and at the root point) in one call; class gradients later, one class at a time."""
-    batch = [x] if filter_name is None else [x, filters.root_point(x, filter_name, sigma)]
+    batch = [x] if filter_name is None else [x, root_point_of(entry, image, x, filter_name, sigma)]
     scores, _ = entry.gradients(np.stack(batch), 0, softmax=softmax)
     if filter_name is not None:
-        ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: (batch[1], scores[1]))
+        ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: scores[1])
     return scores[0], ClassGradients(entry, x, softmax)
 
 
 def root_at(entry, image, x: np.ndarray, filter_name: str, sigma: float,
             softmax: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The root point x̃ of ``x`` and the scores there (cached under ``image``)."""
+    """The root point x̃ of ``x`` and the scores there (one cached forward pass)."""
+    root = root_point_of(entry, image, x, filter_name, sigma)
+
     def build():
-        root = filters.root_point(x, filter_name, sigma)
         model = entry.score_model(softmax)
         scores = entry.run(("relevance-scores", bool(softmax)), lambda: lambda t: model(t, training=False),
                            root[None])
-        return root, scores[0]
-    return ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), build)
+        return scores[0]
+    return root, ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), build)
 
 
 def parse_target(value, n_classes: int):
@@ -203,8 +216,14 @@ def image_of(ctx: AppContext, entry, image, upload):
     return index, entry.sample(index)[0], f"image {index}"
 
 
-def compute(ctx: AppContext, model, image, filter_name, sigma, target, softmax_value, upload=None):
-    """Validate the controls and return ``(entry, TaylorResult, predicted class, image text)``."""
+def compute(ctx: AppContext, model, image, filter_name, sigma, target, softmax_value, upload=None,
+            root_scores: bool = True):
+    """Validate the controls and return ``(entry, TaylorResult, predicted class, image text)``.
+
+    With ``root_scores=False`` the model does not run for f(x̃) (the numbers
+    are off, or only the display changes): ``result.scores_root`` is then
+    ``None`` and only the maps are valid.
+    """
     entry = get_entry(ctx, model)
     image, x, image_text = image_of(ctx, entry, image, upload)
     filter_name = as_choice(filter_name, "Filter", filters.FILTERS)
@@ -212,11 +231,15 @@ def compute(ctx: AppContext, model, image, filter_name, sigma, target, softmax_v
     k = len(entry.class_names)
     chosen = parse_target(target, k)
     softmax = is_on(softmax_value)
-    scores_x, grads = gradients_at(entry, image, x, softmax, filter_name, sigma)
+    if root_scores:
+        scores_x, grads = gradients_at(entry, image, x, softmax, filter_name, sigma)
+        root, scores_root = root_at(entry, image, x, filter_name, sigma, softmax)
+    else:
+        scores_x, grads = gradients_at(entry, image, x, softmax)
+        root, scores_root = root_point_of(entry, image, x, filter_name, sigma), None
     predicted = int(np.argmax(scores_x))  # the same for probabilities and logits
     cls = predicted if chosen is None else chosen
     grad = grads[cls]
-    root, scores_root = root_at(entry, image, x, filter_name, sigma, softmax)
     result = TaylorResult(x, root, grad, taylor_relevance(grad, x, root), scores_x, scores_root, cls, softmax)
     return entry, result, predicted, image_text
 
@@ -281,8 +304,9 @@ def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_va
     ``upload`` is the upload store (``{"key", "name"}``); the image slider's
     last position (``n_samples``) then shows the uploaded image.
     """
+    numeric = is_on(numeric_value)
     entry, result, predicted, image_text = compute(ctx, model, image, filter_name, sigma, target, softmax_value,
-                                                   upload)
+                                                   upload, root_scores=numeric)
     gamma = as_float(gamma, "Gamma", *GAMMA_RANGE)
     opacity = as_float(opacity, "Opacity", 0.0, 1.0)
     channel = _channel(channel, entry)
@@ -292,7 +316,7 @@ def render(ctx: AppContext, model, image, filter_name, sigma, target, softmax_va
                            value_range=(0.0, 1.0), score_name=f"{score}_{result.target}")
     over = overlay_figure(x_shown, result.relevance, gamma=gamma, opacity=opacity, channel=channel,
                           value_range=(0.0, 1.0))
-    nums = numbers(entry, result, predicted) if is_on(numeric_value) else None
+    nums = numbers(entry, result, predicted) if numeric else None
     note = None
     if entry.head.kind == "linear":
         note = message(f"{entry.spec.title}: {entry.head.describe()}, so softmax on and off differentiate the same "
@@ -310,7 +334,8 @@ def restyle_gamma(ctx: AppContext, gamma, model, image, filter_name, sigma, targ
                   upload=None):
     """Outputs: Patches of the relevance and overlay figures for a new gamma (cached arrays, no model call)."""
     gamma = as_float(gamma, "Gamma", *GAMMA_RANGE)
-    entry, result, _, _ = compute(ctx, model, image, filter_name, sigma, target, softmax_value, upload)
+    entry, result, _, _ = compute(ctx, model, image, filter_name, sigma, target, softmax_value, upload,
+                                  root_scores=False)
     channel = _channel(channel, entry)
     z = gamma_z(result.relevance, gamma, channel)
     main, over = Patch(), Patch()
@@ -323,16 +348,14 @@ def restyle_gamma(ctx: AppContext, gamma, model, image, filter_name, sigma, targ
     return main, over, message(None)
 
 
+@user_errors(n_outputs=2, message_index=1)
 def set_opacity(opacity):
-    """Output: a Patch of the overlay layer's opacity (and the title)."""
-    try:
-        value = min(1.0, max(0.0, float(opacity)))
-    except (TypeError, ValueError):
-        value = 0.6
+    """Outputs: a Patch of the overlay layer's opacity (and the title), and a message."""
+    value = as_float(opacity, "Opacity", 0.0, 1.0)
     over = Patch()
     over["data"][OVERLAY_TRACE]["opacity"] = value
     over["layout"]["title"]["text"] = f"R over the input (opacity {value:g})"
-    return over
+    return over, message(None)
 
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -434,6 +457,7 @@ def register(app, ctx: AppContext) -> None:
     )(lambda *args: restyle_gamma(ctx, *args))
     app.callback(
         Output(ids.RELEVANCE_OVERLAY_GRAPH, "figure", allow_duplicate=True),
+        Output(ids.RELEVANCE_MESSAGE, "children", allow_duplicate=True),
         Input(ids.RELEVANCE_OPACITY_SLIDER, "value"),
         prevent_initial_call=True,
     )(set_opacity)

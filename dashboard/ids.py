@@ -146,3 +146,9 @@ MODELS_SAVE_BUTTON = "models-save-button"
 MODELS_DELETE_BUTTON = "models-delete-button"
 MODELS_VERSION_STORE = "models-version-store"
 KERNELS_LAYER_DROPDOWN = "kernels-layer-dropdown"
+# --- chainrule page (softmax, root point) ---
+CR_SOFTMAX_SWITCH = "chainrule-softmax-switch"
+CR_FILTER_DROPDOWN = "chainrule-filter-dropdown"
+CR_SIGMA_INPUT = "chainrule-sigma-input"
+# --- fouriernet page (image limit) ---
+FN_IMP_LIMIT_INPUT = "fouriernet-importance-limit-input"

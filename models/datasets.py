@@ -166,3 +166,31 @@ def stratified_sample(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     picks = [rng.choice(np.flatnonzero(y == c), size=per_class, replace=False) for c in np.unique(y)]
     return np.stack(picks, axis=1).reshape(-1)
+
+
+def find_split(spec: ModelSpec, root: Path, split: str) -> Path:
+    """The file holding ``split`` (``"train"`` or ``"test"``) of a built-in model's data under ``root``.
+
+    Only looks for the files (nothing is read), so a page can say which splits
+    are available; raises :class:`DataNotFound` naming what is missing.
+    """
+    if split not in MNIST_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = Path(root)
+    if not root.is_dir():
+        raise DataNotFound(f"{root} is not a folder")
+    if spec.name == "mnist17":
+        images, labels = MNIST_FILES[split]
+        found = _find(root, images)
+        _find(root, labels)
+        return found
+    if spec.name in ("cifar10", "cifar10pad", "cifar5"):
+        first = "data_batch_1" if split == "train" else "test_batch"
+        for folder in (root, root / "cifar10", root / "cifar-10-batches-py", root / "cifar10" / "cifar-10-batches-py"):
+            if (folder / "test_batch").exists() and (folder / first).exists():
+                return folder / first
+        for path in (root / "cifar10-jpeg.zip", root / "cifar10" / "cifar10-jpeg.zip"):
+            if path.exists():
+                return path
+        raise DataNotFound(f"no cifar10/cifar10-jpeg.zip or CIFAR-10 python batches under {root}")
+    raise DataNotFound(f"no data recipe for {spec.name!r}")

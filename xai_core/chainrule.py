@@ -99,19 +99,34 @@ class ImageChainRule:
         return float(np.max(np.abs(getattr(self, which) - self.direct))) / scale
 
 
-def tape_pieces(split):
+SQUASHES = ("linear", "softmax", "sigmoid")
+
+
+def tape_pieces(split, squash: str = "linear"):
     """``fn(x (1, H, W, C), target int32) -> (g, scores, dy_dg, (∂g/∂x)^T ∂y/∂g, ∂y/∂x)`` by GradientTape.
 
-    ``target < 0`` differentiates the highest score.  Wrap it in ``tf.function``
-    (with a fixed input signature) to trace it once per model.
+    ``split`` splits the *logits* model; ``squash`` is applied to ``h(g(x))``
+    before the class is picked: ``"linear"`` differentiates the logit,
+    ``"softmax"`` (or ``"sigmoid"``) the class probability.  Because ``g`` is
+    linear the chain rule still reads ``(∂g/∂x)^T ∂y/∂g``; only ``∂y/∂g``
+    changes (it then includes the softmax Jacobian).  ``target < 0``
+    differentiates the highest score.  Wrap it in ``tf.function`` (with a
+    fixed input signature) to trace it once per model and squash.
     """
     import tensorflow as tf
+
+    if squash not in SQUASHES:
+        raise ValueError(f"squash must be one of {', '.join(SQUASHES)}, got {squash!r}")
 
     def fn(x, target):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(x)
             g = split.g(x, training=False)
             scores = split.h(g, training=False)
+            if squash == "softmax":
+                scores = tf.nn.softmax(scores, axis=-1)
+            elif squash == "sigmoid":
+                scores = tf.sigmoid(scores)
             cls = tf.where(target < 0, tf.cast(tf.argmax(scores[0]), tf.int32), target)
             y = tf.gather(scores[0], cls)
         direct = tape.gradient(y, x)
@@ -128,8 +143,8 @@ def image_chain_rule(split, fnet: FourierNet, x: np.ndarray, target: int | None 
     """Chain-rule gradient of one image through a linear split.
 
     Args:
-        split: A :class:`xai_core.linear_stack.LinearSplit` of the model whose
-            score is differentiated (use the logits model for logits).
+        split: A :class:`xai_core.linear_stack.LinearSplit` of the logits model
+            (``pieces`` decides whether the logit or the probability is differentiated).
         fnet: The :class:`FourierNet` of ``split.kernels`` for this image size.
         x: ``(H, W, C_in)`` image.
         target: Class (default: the highest score).

@@ -90,6 +90,17 @@ class ImportanceResult:
                 "method": self.method, "harm": np.nan_to_num(self.harm, nan=-1.0).tolist()}
 
     @classmethod
+    def concatenate(cls, parts: list[ImportanceResult]) -> ImportanceResult:
+        """One result from the results of consecutive image chunks (same threshold and method)."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        first = parts[0]
+        return cls(np.concatenate([p.order for p in parts]), np.concatenate([p.harm for p in parts]),
+                   np.concatenate([p.needed for p in parts]), np.concatenate([p.full for p in parts]),
+                   first.threshold, np.concatenate([p.mae for p in parts]), float(sum(p.seconds for p in parts)),
+                   first.method)
+
+    @classmethod
     def from_dict(cls, d: dict) -> ImportanceResult:
         harm = np.asarray(d["harm"], np.float64)
         harm[harm < 0] = np.nan

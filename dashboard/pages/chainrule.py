@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from xai_core.filters import FILTERS, LABELS
+
 from .. import ids
-from ..components.controls import control, graph, message_area, panel
+from ..components.controls import control, graph, message_area, panel, switch
 
 PATH = "/chainrule"
 NAME = "Chain rule"
@@ -30,7 +32,15 @@ def layout(**_query):
         [
             control("Image", _number(ids.CR_IMAGE_INPUT, 0, min=0, step=1), "Index of a bundled sample image."),
             control("Class", dcc.Dropdown(id=ids.CR_CLASS_DROPDOWN, options=[], value="predicted", clearable=False,
-                                          style={"width": "160px"}), "y is this class's logit."),
+                                          style={"width": "160px"}), "y is this class's score."),
+            control("Score", switch(ids.CR_SOFTMAX_SWITCH, "softmax", value=True),
+                    "On: y is the class probability (as on the Relevance page). Off: its logit."),
+            control("Root point", dcc.Dropdown(id=ids.CR_FILTER_DROPDOWN, value="gaussian", clearable=False,
+                                               options=[{"label": LABELS[f], "value": f} for f in FILTERS],
+                                               style={"width": "220px"}),
+                    "The filter that makes x̃ for the Taylor panel (as on the Relevance page)."),
+            control("Sigma σ", _number(ids.CR_SIGMA_INPUT, 1.0, min=0, max=5, step=0.25),
+                    "Filter strength, 0 to 5."),
             control("Channel of g", _number(ids.CR_CHANNEL_INPUT, 0, min=0, step=1), "Output channel c."),
             control("Pixel row", _number(ids.CR_ROW_INPUT, 14, min=0, step=1), "Pixel p for ∂g/∂x_p."),
             control("Pixel column", _number(ids.CR_COL_INPUT, 14, min=0, step=1)),
@@ -62,7 +72,7 @@ def layout(**_query):
                   html.Div(id=ids.CR_GRADIENT_TEXT, className="numbers")),
             panel("Taylor decomposition through the split", graph(ids.CR_TAYLOR_GRAPH),
                   html.Div(id=ids.CR_TAYLOR_TEXT, className="numbers"),
-                  subtitle="R = ∂y/∂x·(x − x̃) with the chain-rule gradient and a Gaussian-blurred root point "
-                           "(σ = 1), next to the relevance core's result."),
+                  subtitle="R = ∂y/∂x·(x − x̃) with the chain-rule gradient and the chosen root point, next to "
+                           "the relevance core's result (the Relevance page's numbers for the same settings)."),
         ]
     )

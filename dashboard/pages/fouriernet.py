@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from dash import dcc, html
 
 from .. import ids
@@ -23,12 +21,11 @@ DATA_ENV = "KERNELSCOPE_DATA_DIR"
 
 
 def image_set_options() -> list[dict]:
-    """The bundled samples, plus the model's test split when ``KERNELSCOPE_DATA_DIR`` points to the data."""
-    options = [{"label": "bundled samples", "value": "samples"}]
-    if os.environ.get(DATA_ENV):
-        options += [{"label": "test split, first 500", "value": "test500"},
-                    {"label": "whole test split", "value": "test"}]
-    return options
+    """The first options of the image-set radio (a callback replaces them per model, saying which
+    splits the data folder holds)."""
+    return [{"label": "bundled samples", "value": "samples"},
+            {"label": "training split (checking the data folder…)", "value": "train", "disabled": True},
+            {"label": "test split (checking the data folder…)", "value": "test", "disabled": True}]
 
 
 def layout(**_query):
@@ -51,7 +48,10 @@ def layout(**_query):
                     "mean |logit|.", width="260px"),
             control("Images", dcc.RadioItems(id=ids.FN_IMP_SET_RADIO, options=image_set_options(), value="samples",
                                               className="radio"),
-                    f"Set {DATA_ENV} to a data folder (e.g. ../shared/data) to analyse the test split."),
+                    f"The training and test splits come from the folder in {DATA_ENV} (e.g. ../shared/data)."),
+            control("Number of images", dcc.Input(id=ids.FN_IMP_LIMIT_INPUT, type="number", value=500, min=1,
+                                                  max=100_000, step=1, debounce=True, className="number-input"),
+                    "Analyse only the first N images of the set (empty: all of them)."),
             control("Ablations", dcc.RadioItems(id=ids.FN_IMP_VARIANT_RADIO, options=VARIANT_OPTIONS,
                                                 value="exact", className="radio"),
                     "The stochastic variant ablates a random quarter of the channels per image (large models)."),

@@ -16,7 +16,12 @@ def type_number(duo, component_id, value):
     box.send_keys(str(value), Keys.ENTER)
 
 
-def test_fouriernet_controls_and_importance_job(serve):
+def text_of(duo, component_id):
+    return duo.find_element(f"#{component_id}").text
+
+
+def test_fouriernet_controls_and_importance_job(serve, monkeypatch):
+    monkeypatch.delenv("KERNELSCOPE_DATA_DIR", raising=False)
     duo = serve("/fouriernet")
     wait_for(duo, lambda: "[ch 0]" in (graph_titles(duo, ids.FN_VARIANTS_GRAPH) or ""), timeout=60)
     duo.wait_for_contains_text(f"#{ids.FN_ERRORS_TABLE}", "Fourier-Net 3", timeout=20)
@@ -33,6 +38,9 @@ def test_fouriernet_controls_and_importance_job(serve):
     # click the first fused kernel of the page: its contributing kernels appear
     duo.find_elements(f"#{ids.FN_KERNELS_GRAPH} .nsewdrag")[0].click()
     wait_for(duo, lambda: "K64 (sum of all terms)" in (graph_titles(duo, ids.FN_CONTRIB_GRAPH) or ""))
+    # the image-set choice says what exists: the samples, and no data folder in the tests
+    duo.wait_for_contains_text(f"#{ids.FN_IMP_SET_RADIO}", "bundled samples (64 images)")
+    assert "not available" in text_of(duo, ids.FN_IMP_SET_RADIO)
     duo.find_element(f"#{ids.FN_IMP_RUN_BUTTON}").click()
     duo.wait_for_contains_text(f"#{ids.FN_IMP_PROGRESS_TEXT}", "/ 128", timeout=60)
     duo.wait_for_contains_text(f"#{ids.FN_IMP_SUMMARY_TEXT}", "64 bundled samples", timeout=60)
@@ -59,6 +67,11 @@ def test_chainrule_page(serve):
     duo.wait_for_contains_text(f"#{ids.CR_CAPTION_TEXT}", "pixel p = (3, 14)")
     type_number(duo, ids.CR_IMAGE_INPUT, 12)
     duo.wait_for_contains_text(f"#{ids.CR_CAPTION_TEXT}", "sample 12")
+    duo.wait_for_contains_text(f"#{ids.CR_CAPTION_TEXT}", "probability of class")
+    duo.find_element(f"#{ids.CR_SOFTMAX_SWITCH} input").click()
+    duo.wait_for_contains_text(f"#{ids.CR_CAPTION_TEXT}", "logit of class")
+    type_number(duo, ids.CR_SIGMA_INPUT, 2)
+    duo.wait_for_contains_text(f"#{ids.CR_TAYLOR_TEXT}", "σ = 2")
     type_number(duo, ids.CR_ROW_INPUT, 99)
     duo.wait_for_contains_text(f"#{ids.CR_MESSAGE}", "Pixel row must be")
     assert duo.get_logs() == []

@@ -140,10 +140,80 @@ def test_importance_on_a_test_split_from_the_data_folder(app_context, tmp_path, 
     seen = []
     counts, needed, acts, summary, msg = cb.run_importance(seen.append, app_context, 1, "mnist17", 40, "exact", 0,
                                                            "test")
-    assert msg is None and summary.startswith("30 test images of mnist17")  # only the 1s and 7s
+    title = app_context.registry.spec("mnist17").title
+    assert msg is None and summary.startswith(f"30 test images of {title}")  # only the 1s and 7s
     assert len(decode(needed["data"][0]["x"])) == 30 and seen[-1][1] == "60"
     out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 30, "exact", 0, "everything")
     assert "Images must be one of" in text_of(out[4])
+
+
+def test_training_split_with_a_limit_and_the_options_that_say_what_is_there(app_context, tmp_path, monkeypatch):
+    from models.datasets import prepare
+
+    rng = np.random.default_rng(1)
+    monkeypatch.delenv("KERNELSCOPE_DATA_DIR", raising=False)
+    options, value = cb.image_set_options(app_context, "mnist17", "train")
+    assert value == "samples" and [o["value"] for o in options] == ["samples", "train", "test"]
+    assert options[0]["label"] == "bundled samples (64 images)"
+    assert all(o["disabled"] and "KERNELSCOPE_DATA_DIR" in o["label"] for o in options[1:])
+    out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 30, "exact", 0, "train", 5)
+    assert "KERNELSCOPE_DATA_DIR" in text_of(out[4]) and "training split" in text_of(out[4])
+
+    monkeypatch.setenv("KERNELSCOPE_DATA_DIR", str(tmp_path))
+    test_labels = np.array([1, 7, 0] * 4)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", rng.integers(0, 255, (len(test_labels), 28, 28)))
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", test_labels)
+    options, value = cb.image_set_options(app_context, "mnist17", "test")
+    by_value = {o["value"]: o for o in options}
+    assert value == "test" and not by_value["test"].get("disabled") and str(tmp_path) in by_value["test"]["label"]
+    assert by_value["train"]["disabled"] and "train-images-idx3-ubyte" in by_value["train"]["label"]
+
+    labels = np.array([7, 1, 2, 1, 7, 7, 3, 1, 1, 7, 4, 7] * 3)  # 27 ones and sevens among 36 digits
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", rng.integers(0, 255, (len(labels), 28, 28)))
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)
+    options, value = cb.image_set_options(app_context, "mnist17", "train")
+    assert value == "train" and not any(o.get("disabled") for o in options)
+    seen = []
+    counts, needed, acts, summary, msg = cb.run_importance(seen.append, app_context, 1, "mnist17", 30, "exact", 0,
+                                                           "train", 7)
+    title = app_context.registry.spec("mnist17").title
+    assert msg is None and summary.startswith(f"7 training images of {title} (the first 7 of 27)")
+    assert len(decode(needed["data"][0]["x"])) == 7 and seen[-1][1] == "14"
+    # the analysed images are the first 7 model-ready training images: their full logits are the model's
+    entry = app_context.registry.get("mnist17")
+    x = prepare(entry.spec, tmp_path, "train").x[:7]
+    res = cb.compute_importance(app_context, "mnist17", 0.3, "exact", None, "train", 7)
+    logits = entry.gradients(x, 0, softmax=False)[0]
+    np.testing.assert_allclose(res["full"], logits, rtol=1e-4, atol=1e-4)
+    assert res["n_total"] == 27
+    # no limit: the whole split; a limit on the samples cuts them too
+    assert cb.compute_importance(app_context, "mnist17", 0.3, "exact", None, "train")["n_total"] == 27
+    assert len(cb.compute_importance(app_context, "mnist17", 0.3, "exact", None, "train")["needed"]) == 27
+    *_, summary, msg = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 30, "exact", 0, "samples", 10)
+    assert msg is None and summary.startswith(f"10 bundled samples of {title} (the first 10 of 64)")
+    for bad in (0, 2.5, "many", 10**6):
+        out = cb.run_importance(lambda v: None, app_context, 1, "mnist17", 30, "exact", 0, "train", bad)
+        assert out[0] is no_update and "Number of images must be" in text_of(out[4])
+    # a model whose data set is not in the folder says so
+    options, value = cb.image_set_options(app_context, "cifar5", "train")
+    assert value == "samples" and all(o["disabled"] and "cifar10" in o["label"] for o in options[1:])
+
+
+def test_importance_in_chunks_equals_one_pass(app_context, monkeypatch):
+    """The analysis streams images in chunks (bounded memory): the same result as one pass over all of g."""
+    from xai_core.importance import analyse
+
+    monkeypatch.setattr(cb, "STREAM_IMAGES", 20)
+    monkeypatch.setattr(cb, "_results", {})
+    seen = []
+    out = cb.compute_importance(app_context, "mnist17", 0.3, "exact", lambda d, t: seen.append((d, t)))
+    entry, parts = cb.stack_parts(app_context, "mnist17")
+    ref = analyse(parts.g(entry.x), parts.head, threshold=0.3)
+    np.testing.assert_array_equal(out["needed"], ref.needed)
+    np.testing.assert_array_equal(out["order"], ref.order)
+    np.testing.assert_allclose(out["full"], ref.full, rtol=1e-6, atol=1e-6)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and seen[-1] == (128, 128) and {t for _, t in seen} == {128}
 
 
 def test_cancelled_job_stops_and_caches_nothing(app_context):

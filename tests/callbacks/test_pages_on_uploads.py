@@ -111,12 +111,15 @@ def test_every_page_renders_or_says_why(env, kind):
     assert len(rows) == fn_cb.MAX_LOGIT_ROWS and "(top 10 of 40)" in str(fn[2])  # the 10 highest of 40 logits
     assert [int(r.children[0].children.split(":")[0]) for r in rows] == list(np.argsort(-logits)[:10])
     assert fn_cb.render_kernels(ctx, name, 0, None)[-1] is None
-    with pytest.raises(UserError, match="My linear is an uploaded model without a test split"):
-        fn_cb.image_set(entry, "test500")
-    assert fn_cb.image_set(entry, "samples") is entry.x
+    with pytest.raises(UserError, match="My linear is an uploaded model: it has no training or test split"):
+        fn_cb.image_set(entry, "test")
+    assert fn_cb.image_set(entry, "samples")[0] is entry.x
+    options, value = fn_cb.image_set_options(ctx, name, "train")
+    assert value == "samples" and [o.get("disabled", False) for o in options] == [False, True, True]
+    assert all("an uploaded model has only its bundled samples" in o["label"] for o in options[1:])
     imp = fn_cb.run_importance(lambda _: None, ctx, 1, name, 30, "exact", 0, "samples")
-    assert imp[-1] is None and f"{entry.n_samples} bundled samples of " in imp[3]
-    assert cr[-1] is None and "logit of class" in cr[6]
+    assert imp[-1] is None and f"{entry.n_samples} bundled samples of My linear" in imp[3]
+    assert cr[-1] is None and "My linear, sample 0, y = " in cr[6]
     assert "agree with GradientTape to float precision" in str(cr[3])
 
 

@@ -26,18 +26,33 @@ def patch_ops(patch):
 
 @pytest.fixture()
 def counted(app_context, monkeypatch):
-    """Count the backward passes of mnist17 and start with empty relevance caches."""
+    """Count the backward passes of mnist17 and start with empty relevance caches.
+
+    Returns ``(entry, calls)``; ``calls.forward`` lists the forward-only model
+    runs (``entry.run``, used for f(x̃)).
+    """
     entry = app_context.registry.get("mnist17")
-    calls = []
-    original = entry.gradients
+
+    class Calls(list):
+        forward: list
+
+    calls = Calls()
+    calls.forward = []
+    original, original_run = entry.gradients, entry.run
 
     def gradients(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
+    def run(*args, **kwargs):
+        calls.forward.append(args)
+        return original_run(*args, **kwargs)
+
     monkeypatch.setattr(entry, "gradients", gradients)
+    monkeypatch.setattr(entry, "run", run)
     cb.GRADIENTS.clear()
     cb.ROOTS.clear()
+    cb.ROOT_POINTS.clear()
     return entry, calls
 
 
@@ -79,11 +94,69 @@ def test_sigma_reuses_the_gradient_and_gamma_patches_only(app_context, counted):
     np.testing.assert_allclose(z, gamma_map(decode(fig2["data"][RELEVANCE_TRACE]["z"]), 2.0), rtol=1e-4, atol=1e-6)
     assert "γ = 2" in ops[("layout", "annotations", RELEVANCE_TRACE, "text")]
     assert ("data", OVERLAY_TRACE, "z") in patch_ops(over)
-    op = patch_ops(cb.set_opacity(0.25))
-    assert op[("data", OVERLAY_TRACE, "opacity")] == 0.25
+    patch, msg = cb.set_opacity(0.25)
+    assert msg is None and patch_ops(patch)[("data", OVERLAY_TRACE, "opacity")] == 0.25
     # a new image costs one backward pass
     cb.render(app_context, *args(image=4, sigma=2.5, filt="nearest"))
     assert len(calls) == n + 1
+
+
+def test_sigma_runs_the_model_only_for_the_numbers(app_context, counted):
+    """Numbers off: a new sigma or filter is a filter and a product, no model call at all.
+    Numbers on: one forward pass for f(x̃), then cached; gamma never runs the model."""
+    entry, calls = counted
+    fig, _, nums, _, msg = cb.render(app_context, *args(sigma=1.0, numeric=()))
+    assert msg is None and nums is None
+    assert len(calls) == 1 and calls[0][0].shape[0] == len(entry.class_names)  # x only, no root point riding along
+    assert calls.forward == []
+    x = entry.x[3]
+    def predict(a):  # an uncounted, independent forward pass
+        return np.asarray(entry.model(a[None], training=False))[0]
+
+    pred = int(np.argmax(predict(x)))
+    _, g = type(entry).gradients(entry, x[None], pred, softmax=True)  # uncounted reference
+    for filt, sigma in (("gaussian", 2.0), ("nearest", 1.5), ("sharpness", 0.75)):
+        fig, _, nums, _, msg = cb.render(app_context, *args(sigma=sigma, filt=filt, numeric=()))
+        assert msg is None and nums is None
+        r = g[0].astype(np.float64) * (x.astype(np.float64) - root_point(x, filt, sigma))
+        close(decode(fig["data"][RELEVANCE_TRACE]["z"]), gamma_map(r[:, :, 0], 1.0))
+    assert len(calls) == 1 and calls.forward == []
+    main, over, msg = cb.restyle_gamma(app_context, 0.5, "mnist17", 3, "sharpness", 0.75, "predicted", [True], "sum")
+    assert msg is None and len(calls) == 1 and calls.forward == []
+    # numbers on: one forward pass for f(x̃) at this (filter, sigma), cached afterwards
+    _, _, nums, _, msg = cb.render(app_context, *args(sigma=0.75, filt="sharpness", numeric=(True,)))
+    assert msg is None and "residual" in text_of(nums)
+    assert len(calls) == 1 and len(calls.forward) == 1
+    cb.render(app_context, *args(sigma=0.75, filt="sharpness", numeric=(True,), gamma=2.0))
+    cb.restyle_gamma(app_context, 2.5, "mnist17", 3, "sharpness", 0.75, "predicted", [True], "sum")
+    assert len(calls) == 1 and len(calls.forward) == 1
+    # the numbers shown equal an independent forward pass at x̃
+    root = root_point(x, "sharpness", 0.75)
+    p_root = predict(root)
+    assert f"{p_root[pred]:.4f}" in text_of(nums)
+    cb.render(app_context, *args(sigma=3.0, filt="sharpness", numeric=(True,)))
+    assert len(calls) == 1 and len(calls.forward) == 2
+
+
+def test_gamma_and_opacity_sliders_update_while_dragged():
+    from dashboard import ids
+    from dashboard.pages import relevance as page
+
+    def find(node, wanted):
+        if getattr(node, "id", None) == wanted:
+            return node
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            if child is not None and not isinstance(child, str):
+                hit = find(child, wanted)
+                if hit is not None:
+                    return hit
+        return None
+
+    tree = page.layout()
+    assert find(tree, ids.RELEVANCE_GAMMA_SLIDER).updatemode == "drag"
+    assert find(tree, ids.RELEVANCE_OPACITY_SLIDER).updatemode == "drag"
+    assert find(tree, ids.RELEVANCE_SIGMA_SLIDER).updatemode == "mouseup"
 
 
 def test_sigma_zero_gives_zero_relevance(app_context):
@@ -147,6 +220,12 @@ def test_bad_inputs_give_messages(app_context, overrides, needle):
     assert needle.lower() in text_of(out[4]).lower()
     bad = cb.restyle_gamma(app_context, 5.0, "mnist17", 3, "gaussian", 1.0, "predicted", [True], "sum")
     assert "gamma must be" in text_of(bad[2]).lower()
+
+
+@pytest.mark.parametrize("value", [1.5, -0.1, "abc", None])
+def test_bad_opacity_gives_a_message(value):
+    patch, msg = cb.set_opacity(value)
+    assert patch is no_update and "opacity must be a number from 0 to 1" in text_of(msg).lower()
 
 
 def _png_uri(array):
