@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from xai_core.attributions import METHODS, make
+from xai_core.attributions.expected_gradients import ExpectedGradients
 from xai_core.attributions.gradcam import GradCAM, GradCAMPlusPlus
 from xai_core.attributions.gradient import Gradient, GradientInput, Saliency
 from xai_core.attributions.guided_backprop import GuidedBackprop
@@ -16,7 +17,6 @@ from xai_core.attributions.occlusion import Occlusion
 from xai_core.attributions.registry import validate_params
 from xai_core.attributions.smoothgrad import SmoothGrad, SquareGrad, VarGrad
 from xai_core.attributions.taylor import Taylor
-from xai_core.attributions.expected_gradients import ExpectedGradients
 from xai_core.attributions.topk import TopK
 from xai_core.filters import root_point
 

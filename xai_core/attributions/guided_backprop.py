@@ -47,7 +47,9 @@ def _is_relu_layer(layer) -> bool:
 
 
 def _has_relu_activation(layer) -> bool:
-    return getattr(getattr(layer, "activation", None), "__name__", "") == "relu" and type(layer).__name__ != "Activation"
+    if type(layer).__name__ == "Activation":
+        return False
+    return getattr(getattr(layer, "activation", None), "__name__", "") == "relu"
 
 
 def guided_model(model):
