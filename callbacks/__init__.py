@@ -9,10 +9,10 @@ def register_all(app, registry, settings) -> AppContext:
     """Attach every callback to ``app`` (never to a global, see plotly/dash#1933)."""
     from dashboard.arrays import ArrayStore
 
-    from . import convolution, home, kernels, shell
+    from . import compare, convolution, home, kernels, shell
 
     ctx = AppContext(registry=registry, settings=settings,
                      arrays=ArrayStore(settings.cache_dir / "arrays"))
-    for module in (shell, home, kernels, convolution):
+    for module in (shell, home, kernels, convolution, compare):
         module.register(app, ctx)
     return ctx

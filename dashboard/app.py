@@ -18,9 +18,9 @@ log = logging.getLogger("kernelscope")
 
 
 def _pages():
-    from .pages import convolution, home, kernels
+    from .pages import compare, convolution, home, kernels
 
-    return [home, kernels, convolution]
+    return [home, kernels, convolution, compare]
 
 
 def _error_handler(err: Exception):

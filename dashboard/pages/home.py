@@ -20,6 +20,10 @@ PAGES = [
      "The convolution theorem made visible: an input channel, a kernel, their spectra, the "
      "product, and the inverse FFT next to what Keras computes, with circular vs zero-padded "
      "convolution. Drop in your own image."),
+    ("Compare", "/compare",
+     "Attribution methods side by side (saliency, Integrated Gradients, SmoothGrad, Grad-CAM, occlusion, "
+     "expected gradients, ...) for the top classes, each map with its deletion/insertion, MuFidelity, "
+     "completeness and sanity-check scores."),
 ]
 
 
