@@ -51,8 +51,9 @@ class Lighting(Attribution):
         m = self.masks[None, :, :, :, None].astype(np.float32)
         lit = x[:, None] * (1 - m) + self.value_range[1] * m
         p = len(self.masks)
-        scores = self.scores(lit.reshape(-1, *self.input_shape)).reshape(len(x), p, -1)
-        change = scores - self.scores(x)[:, None, :]  # (N, P, K)
+        everything = self.scores(np.concatenate([x, lit.reshape(-1, *self.input_shape)]))  # one pass
+        base, scores = everything[:len(x)], everything[len(x):].reshape(len(x), p, -1)
+        change = scores - base[:, None, :]  # (N, P, K)
         cover = np.maximum(self.masks.sum(axis=0), 1)
         return (np.einsum("npk,phw->nkhw", change.astype(np.float64), self.masks.astype(np.float64))
                 / cover).astype(np.float32)
