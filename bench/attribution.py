@@ -54,7 +54,7 @@ CASES = {
     "topk": ({}, None, {}, None, ""),
     "layer_sensitivity": ({}, None, {}, None, ""),
 }
-BATCH = 1024  # model evaluations per compiled call, for both libraries
+BATCH = 128  # model evaluations per compiled call, for both libraries (large batches thrash the CPU caches)
 
 
 def inputs(entry, runs: int) -> dict[str, np.ndarray]:

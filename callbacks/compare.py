@@ -129,6 +129,8 @@ def compute(ctx: AppContext, set_progress, _n_clicks, model, image, methods, k, 
         raise UserError("choose at least one method")
     params = collect_params(methods, values, value_ids, layers, layer_ids)
     sanity = is_on(sanity_value)
+    import tensorflow as tf
+
     x, _ = entry.sample(image)
     probs = entry.predict(x)
     classes = [int(c) for c in np.argsort(-probs, kind="stable")[:k]]
@@ -140,8 +142,9 @@ def compute(ctx: AppContext, set_progress, _n_clicks, model, image, methods, k, 
             set_progress((f"{done:.3f}", f"{method_spec(key).label}: {i + 1} of {len(methods)} methods"))
 
         try:
-            per_class = _method_cells(ctx, entry, image, x, key, params[key], score, classes, fill, sanity,
-                                      progress)
+            with tf.device(entry.device.name):  # the registry's device (auto, cpu or gpu:N)
+                per_class = _method_cells(ctx, entry, image, x, key, params[key], score, classes, fill, sanity,
+                                          progress)
         except ValueError as exc:
             raise UserError(f"{method_spec(key).label}: {exc}") from None
         cells.update({f"{key}|{c}": v for c, v in per_class.items()})
