@@ -32,7 +32,7 @@ from bench.common import Timing, machine, time_calls, write_section  # noqa: E40
 
 # our method -> (our params, Xplique class, Xplique options, how Xplique reduces channels, why they may differ)
 CASES = {
-    "saliency": ({}, "Saliency", {}, "max", "same definition (max over channels of |grad|)"),
+    "saliency": ({}, "Saliency", {}, "max", "same definition (max over channels of abs(grad))"),
     "gradient_input": ({}, "GradientInput", {}, "mean", "same definition"),
     "integrated_gradients": ({"steps": 31}, "IntegratedGradients", {"steps": 32, "baseline_value": 0.0}, "mean",
                              "same 32 nodes and trapezoid weights, black baseline"),
