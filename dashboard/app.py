@@ -18,9 +18,9 @@ log = logging.getLogger("kernelscope")
 
 
 def _pages():
-    from .pages import chainrule, convolution, fouriernet, home, kernels, relevance, summary, uploads
+    from .pages import chainrule, compare, convolution, fouriernet, home, kernels, relevance, summary, uploads
 
-    return [home, kernels, convolution, relevance, summary, fouriernet, chainrule, uploads]
+    return [home, kernels, convolution, relevance, summary, compare, fouriernet, chainrule, uploads]
 
 
 def _error_handler(err: Exception):

@@ -152,3 +152,41 @@ CR_FILTER_DROPDOWN = "chainrule-filter-dropdown"
 CR_SIGMA_INPUT = "chainrule-sigma-input"
 # --- fouriernet page (image limit) ---
 FN_IMP_LIMIT_INPUT = "fouriernet-importance-limit-input"
+# --- compare page ---
+COMPARE_IMAGE_INPUT = "compare-image-input"
+COMPARE_METHODS_CHECKLIST = "compare-methods-checklist"
+COMPARE_TOPK_SLIDER = "compare-topk-slider"
+COMPARE_SCORE_RADIO = "compare-score-radio"
+COMPARE_FILL_RADIO = "compare-fill-radio"
+COMPARE_SANITY_SWITCH = "compare-sanity-switch"
+COMPARE_CLIP_SLIDER = "compare-clip-slider"
+COMPARE_GAMMA_SLIDER = "compare-gamma-slider"
+COMPARE_RUN_BUTTON = "compare-run-button"
+COMPARE_CANCEL_BUTTON = "compare-cancel-button"
+COMPARE_PROGRESS = "compare-progress-bar"
+COMPARE_PROGRESS_TEXT = "compare-progress-text"
+COMPARE_RESULT_STORE = "compare-result-store"
+COMPARE_GRID_GRAPH = "compare-grid-graph"
+COMPARE_CURVES_GRAPH = "compare-curves-graph"
+COMPARE_METRICS_TABLE = "compare-metrics-table"
+COMPARE_CAPTION_TEXT = "compare-caption-text"
+COMPARE_MESSAGE = "compare-message-text"
+COMPARE_EXPORT_DROPDOWN = "compare-export-dropdown"
+COMPARE_EXPORT_PNG_BUTTON = "compare-export-png-button"
+COMPARE_EXPORT_NPY_BUTTON = "compare-export-npy-button"
+COMPARE_EXPORT_CSV_BUTTON = "compare-export-csv-button"
+COMPARE_EXPORT_JSON_BUTTON = "compare-export-json-button"
+COMPARE_DOWNLOAD = "compare-download"
+COMPARE_SNIPPET_TEXT = "compare-snippet-text"
+COMPARE_PARAM_TYPE = "compare-param"
+COMPARE_LAYER_PARAM_TYPE = "compare-layer-param"
+
+
+def compare_param(method: str, param: str) -> dict:
+    """Id of one method parameter control of the Compare page (numbers, choices, switches)."""
+    return {"type": COMPARE_PARAM_TYPE, "method": method, "param": param}
+
+
+def compare_layer_param(method: str, param: str) -> dict:
+    """Id of a layer menu of the Compare page (its options follow the model)."""
+    return {"type": COMPARE_LAYER_PARAM_TYPE, "method": method, "param": param}

@@ -133,6 +133,10 @@ def rgb_to_gray(x: np.ndarray) -> np.ndarray:
     return rgb2gray(x.astype(np.float32) / 255.0).astype(np.float32)[..., None]
 
 
+CIFAR_GRAY_OFFSET = 0.5
+"""Subtracted from grayscale CIFAR-10 images (values in [-0.5, 0.5])."""
+
+
 def prepare(spec: ModelSpec, root: Path, split: str, seed: int | None = None) -> Split:
     """Model-ready ``(x, y)`` for one split of a built-in model's data set.
 
@@ -151,7 +155,10 @@ def prepare(spec: ModelSpec, root: Path, split: str, seed: int | None = None) ->
         return Split(x[..., None].astype(np.float32), y)
     if spec.name in ("cifar10", "cifar10pad"):
         raw = load_cifar10(root, split)
-        x = rgb_to_gray(raw.x)
+        # Centred on zero: with the [0, 1] range the mean grey level dominates
+        # every feature of the 131072-wide dense layer and training stalls
+        # near chance; centred, the same stack learns.
+        x = rgb_to_gray(raw.x) - CIFAR_GRAY_OFFSET
         if spec.name == "cifar10pad":
             x = np.pad(x, ((0, 0), (5, 5), (5, 5), (0, 0)))
         return Split(x, raw.y.astype(np.int64))

@@ -134,20 +134,17 @@ BUILTIN_SPECS: dict[str, ModelSpec] = {
             ),
             dataset=(
                 "CIFAR-10 (50000 train / 10000 test, the JPEG copy of the data set) converted "
-                "to grayscale with skimage.color.rgb2gray, values in [0, 1]."
+                "to grayscale with skimage.color.rgb2gray, minus 0.5: values in [-0.5, 0.5] "
+                "(centred, so the mean grey level does not dominate the linear stack's features)."
             ),
             input_shape=(32, 32, 1),
-            value_range=(0.0, 1.0),
+            value_range=(-0.5, 0.5),
             class_names=CIFAR10_CLASSES,
             architecture="linear_stack",
             dense_units=8,
             epochs=3,
             batch_size=64,
-            # Adam normalises every weight's step, so with 131072 dense inputs
-            # (dense, not sparse like MNIST) a larger rate moves the dense
-            # pre-activations by far more than their scale in one step and the
-            # ReLUs die (3e-4 left the model at chance, 0.10).
-            learning_rate=2e-5,
+            learning_rate=1e-4,
             samples_per_class=10,
         ),
         ModelSpec(
@@ -159,20 +156,16 @@ BUILTIN_SPECS: dict[str, ModelSpec] = {
             ),
             dataset=(
                 "CIFAR-10 grayscale as for cifar10, zero-padded 5 px on every side (42x42), "
-                "values in [0, 1]."
+                "values in [-0.5, 0.5]."
             ),
             input_shape=(42, 42, 1),
-            value_range=(0.0, 1.0),
+            value_range=(-0.5, 0.5),
             class_names=CIFAR10_CLASSES,
             architecture="linear_stack",
             dense_units=8,
             epochs=3,
             batch_size=64,
-            # Adam normalises every weight's step, so with 131072 dense inputs
-            # (dense, not sparse like MNIST) a larger rate moves the dense
-            # pre-activations by far more than their scale in one step and the
-            # ReLUs die (3e-4 left the model at chance, 0.10).
-            learning_rate=2e-5,
+            learning_rate=1e-4,
             samples_per_class=10,
             image_padding=5,
         ),

@@ -26,6 +26,10 @@ PAGES = [
     ("Model summary", "/summary",
      "Every layer with its output shape and parameters (conv, dense, others), and what one kernel does "
      "to an image: the averaged input, the averaged kernel and its spectrum, and the true activation."),
+    ("Compare", "/compare",
+     "Attribution methods side by side (saliency, Integrated Gradients, SmoothGrad, Grad-CAM, occlusion, "
+     "expected gradients, ...) for the top classes, each map with its deletion/insertion, MuFidelity, "
+     "completeness and sanity-check scores."),
     ("Fourier-Net", "/fouriernet",
      "The linear convolution stack g computed in the Fourier domain three ways, its 128 fused kernels "
      "K123, the edge error of padding once, timing, and which fused channels each decision needs."),
