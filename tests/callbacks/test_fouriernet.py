@@ -82,6 +82,7 @@ def test_timing_names_the_device(app_context):
 
 
 def test_importance_job_reports_progress_and_caches(app_context):
+    cb._results.clear()  # another test may have run the same analysis; this one watches a fresh run
     seen = []
     out = cb.run_importance(seen.append, app_context, 1, "mnist17", 30, "exact", 2)
     counts, needed, acts, summary, msg = out
