@@ -224,9 +224,10 @@ def render(ctx: AppContext, record, clip, gamma):
             curves.append((m["label"], entry.class_names[c], frac, dele, ins))
     options = [{"label": f"{m['label']} → {entry.class_names[c]}", "value": f"{m['key']}|{c}"}
                for m in record["methods"] for c in record["classes"]]
-    caption = (f"{entry.spec.title} · sample {record['image']} · {record['score']} scores · top {len(record['classes'])} "
-               f"class(es) · removed pixels become {record['fill']} · colour limit per row: the {clip:g}th "
-               f"percentile of |map|, gamma {gamma:g}")
+    fill = f"black ({entry.spec.value_range[0]:g})" if record["fill"] == "zero" else record["fill"]
+    caption = (f"{entry.spec.title} · sample {record['image']} · {record['score']} scores · "
+               f"top {len(record['classes'])} class(es) · removed pixels become {fill} · "
+               f"colour limit per row: the {clip:g}th percentile of |map|, gamma {gamma:g}")
     return grid, curves_figure(curves), _table(record, entry), caption, options, options[0]["value"], message(None)
 
 
