@@ -80,6 +80,20 @@ def collect_params(methods, values, value_ids, layers, layer_ids) -> dict[str, d
     return out
 
 
+def input_range(entry):
+    """``(low, high)`` of the model's inputs: the model input of a black and of a white image. Per channel
+    (float32 ``(C,)`` arrays) for uploads standardised with per-channel mean/std, else two numbers."""
+    if not entry.is_uploaded:
+        return entry.spec.value_range
+    from models.intake import preprocess
+
+    c = entry.input_shape[2]
+    lo, hi = (preprocess(np.full((1, 1, c), v, np.float32), entry.intake)[0, 0] for v in (0.0, 1.0))
+    if np.ptp(lo) == 0 and np.ptp(hi) == 0:
+        return float(lo[0]), float(hi[0])
+    return lo, hi
+
+
 def resolve_layers(entry, params: dict[str, dict]) -> dict[str, dict]:
     """``params`` with each unset ``layer`` replaced by the model's CAM layer (``entry.cam_layer``: for
     uploads the one chosen at upload, which may differ from the last spatial layer)."""
@@ -102,8 +116,9 @@ def _method_cells(ctx: AppContext, entry, image: int, x: np.ndarray, key: str, p
     missing = [c for c, v in found.items() if v is None or v["map"] not in ctx.arrays]
     if missing:
         model = entry.score_model(score == "probability")
-        low = entry.spec.value_range[0]  # black: what "zero" fills with (0-255, [-1, 1], standardised inputs)
-        explainer = make(key, model, params, background=entry.x, value_range=entry.spec.value_range)
+        value_range = input_range(entry)
+        low = value_range[0]  # black: what "zero" fills with (0-255, [-1, 1], standardised inputs)
+        explainer = make(key, model, params, background=entry.x, value_range=value_range)
         score_fn = scorer(model)
         t0 = time.perf_counter()
         maps = explainer.explain(np.repeat(x[None], len(missing), axis=0), missing,
@@ -121,7 +136,7 @@ def _method_cells(ctx: AppContext, entry, image: int, x: np.ndarray, key: str, p
             if sanity:
                 steps = cascading_randomisation(
                     model, lambda m, c=c: make(key, m, params, background=entry.x,
-                                               value_range=entry.spec.value_range).explain(x, c)[0])
+                                               value_range=value_range).explain(x, c)[0])
                 scores["ρ"], scores["ssim"] = steps[-1].spearman, steps[-1].ssim
             curves = np.stack([dele.fractions, dele.scores, ins.scores]).astype(np.float32)
             value = {"map": ctx.arrays.put(a), "curves": ctx.arrays.put(curves), "scores": scores, "ms": ms}
@@ -224,7 +239,7 @@ def render(ctx: AppContext, record, clip, gamma):
             curves.append((m["label"], entry.class_names[c], frac, dele, ins))
     options = [{"label": f"{m['label']} → {entry.class_names[c]}", "value": f"{m['key']}|{c}"}
                for m in record["methods"] for c in record["classes"]]
-    fill = f"black ({entry.spec.value_range[0]:g})" if record["fill"] == "zero" else record["fill"]
+    fill = "black" if record["fill"] == "zero" else record["fill"]
     caption = (f"{entry.spec.title} · sample {record['image']} · {record['score']} scores · "
                f"top {len(record['classes'])} class(es) · removed pixels become {fill} · "
                f"colour limit per row: the {clip:g}th percentile of |map|, gamma {gamma:g}")
@@ -238,12 +253,13 @@ def snippet(record: dict, cell_key: str) -> str:
     model_expr = "entry.model" if record["score"] == "probability" else "entry.logits_model"
     background = ", background=entry.x" if key == "expected_gradients" else ""
     return (
+        "from callbacks.compare import input_range\n"
         "from models import default_registry\n"
         "from xai_core.attributions import make\n\n"
         f"entry = default_registry().get({record['model']!r})\n"
         f"x, _ = entry.sample({record['image']})  # sha256 {record['image_hash'][:16]}…\n"
         f"explainer = make({key!r}, {model_expr}, {params!r}{background},\n"
-        "                 value_range=entry.spec.value_range)\n"
+        "                 value_range=input_range(entry))\n"
         f"attribution = explainer.explain(x[None], [{int(c)}])[0]  # (H, W, C) float32\n"
     )
 

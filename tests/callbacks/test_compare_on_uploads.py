@@ -158,6 +158,48 @@ def test_0_255_upload_gets_black_at_its_low_value(env):
     assert np.std(smooth.noise_draws()) == pytest.approx(0.1 * 255.0, rel=0.05)
 
 
+def test_standardised_upload_gets_black_per_channel(env):
+    """Mean/std inputs: black is −mean_c/std_c in each channel, for IG's baseline and the occlusion fill
+    (changes the two_output upload's scaling, then restores it)."""
+    from dataclasses import replace
+
+    ctx, names = env
+    name = names["two_output"]
+    before = ctx.registry.get(name)
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    ctx.registry.uploads.update_intake(name, replace(before.intake, scaling="meanstd", mean=mean, std=std))
+    try:
+        entry = ctx.registry.get(name)
+        black = -np.asarray(mean, np.float32) / np.asarray(std, np.float32)
+        lo, hi = cb.input_range(entry)
+        np.testing.assert_allclose(lo, black, rtol=1e-6)
+        np.testing.assert_allclose(hi, (1 - np.asarray(mean)) / np.asarray(std), rtol=1e-6)
+        steps = 8
+        record, msg = run(ctx, name, ["integrated_gradients", "occlusion"], k=1,
+                          params={("integrated_gradients", "steps"): steps, ("occlusion", "patch"): 16,
+                                  ("occlusion", "stride"): 16})
+        assert msg is None
+        c = record["classes"][0]
+        x = entry.x[0]
+        b = np.broadcast_to(black, x.shape)
+        alphas = np.linspace(0.0, 1.0, steps + 1)
+        weights = np.full(steps + 1, 1.0 / steps)
+        weights[[0, -1]] /= 2
+        _, grads = entry.gradients((b[None] + alphas[:, None, None, None] * (x - b)[None]).astype(np.float32), c,
+                                   softmax=True)
+        by_hand = (x - b) * np.tensordot(weights, grads, axes=1)
+        got = ctx.arrays.get(record["cells"][f"integrated_gradients|{c}"]["map"])
+        np.testing.assert_allclose(got, by_hand, rtol=1e-3, atol=1e-4 * np.abs(by_hand).max())
+        # occlusion with one 16×16 patch in the top-left corner: the drop when that patch turns black
+        occluded = x.copy()
+        occluded[:16, :16] = black
+        p = entry.model(np.stack([x, occluded]), training=False).numpy()[:, c]
+        occ = ctx.arrays.get(record["cells"][f"occlusion|{c}"]["map"])
+        assert occ[0, 0, 0] == pytest.approx(p[0] - p[1], rel=1e-4, abs=1e-6)
+    finally:
+        ctx.registry.uploads.update_intake(name, before.intake)
+
+
 def test_corrected_upload_never_shows_stale_maps(env):
     """After the scaling of an upload is corrected, the page recomputes (runs last: it changes gray_sigmoid)."""
     from dataclasses import replace

@@ -34,11 +34,12 @@ def patch_masks(height: int, width: int, patch: int, stride: int) -> np.ndarray:
     return masks
 
 
-def fill_image(x: np.ndarray, fill: str, sigma: float, low: float = 0.0) -> np.ndarray:
+def fill_image(x: np.ndarray, fill: str, sigma: float, low=0.0) -> np.ndarray:
     """What replaces removed pixels, per image ``(N, H, W, C)``; ``zero`` is black, i.e. ``low``, the low end
-    of the model's value range (0 for [0, 1] or 0–255 inputs, −1 for [−1, 1] ones)."""
+    of the model's value range (0 for [0, 1] or 0–255 inputs, −1 for [−1, 1] ones, one value per channel
+    for standardised ones)."""
     if fill == "zero":
-        return np.full_like(x, low)
+        return np.broadcast_to(np.asarray(low, x.dtype), x.shape).copy()
     if fill == "mean":
         return np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape).astype(np.float32)
     if fill == "blur":

@@ -38,7 +38,7 @@ class Curve:
 
 
 def _curve(kind: str, score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, steps: int,
-           fill: str, blur_sigma: float, low: float) -> Curve:
+           fill: str, blur_sigma: float, low) -> Curve:
     if fill not in FILLS:
         raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     if int(steps) < 1:
@@ -61,7 +61,7 @@ def _curve(kind: str, score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray,
 
 
 def deletion_curve(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, *, steps: int = 20,
-                   fill: str = "zero", blur_sigma: float = 2.0, low: float = 0.0) -> Curve:
+                   fill: str = "zero", blur_sigma: float = 2.0, low: float | np.ndarray = 0.0) -> Curve:
     """Score of ``target`` as the most important pixels of ``x`` (H, W, C) are removed.
 
     Args:
@@ -76,6 +76,6 @@ def deletion_curve(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, ta
 
 
 def insertion_curve(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, *, steps: int = 20,
-                    fill: str = "blur", blur_sigma: float = 2.0, low: float = 0.0) -> Curve:
+                    fill: str = "blur", blur_sigma: float = 2.0, low: float | np.ndarray = 0.0) -> Curve:
     """Score of ``target`` as the most important pixels are put back into the removed image."""
     return _curve("insertion", score_fn, x, attribution, target, steps, fill, blur_sigma, low)

@@ -20,7 +20,7 @@ from .common import ScoreFn, pixel_importance
 
 def mu_fidelity(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, *, grid_size: int = 7,
                 subset_fraction: float = 0.2, samples: int = 64, fill: str = "zero", seed: int = 0,
-                low: float = 0.0) -> float:
+                low: float | np.ndarray = 0.0) -> float:
     """Pearson correlation of attribution sums and score drops over random subsets.
 
     Args:
