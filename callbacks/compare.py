@@ -37,12 +37,14 @@ from xai_core.metrics import (
 )
 from xai_core.metrics.common import scorer
 
-from .common import AppContext, UserError, as_choice, as_int, get_entry, user_errors
+from .common import AppContext, UserError, as_choice, as_int, cache_key, get_entry, user_errors
+from .kernels import default_layers, short_name
 
 SCORES = ("probability", "logit")
 FILLS = ("zero", "mean", "blur")
 CURVE_STEPS = 20
 _CACHE_SIZE = 512
+MAX_LAYER_OPTIONS = 40  # layer menus on big models (MobileNetV2 has 150+ spatial layers) list this many
 _results: OrderedDict = OrderedDict()
 _results_lock = threading.Lock()
 
@@ -78,16 +80,45 @@ def collect_params(methods, values, value_ids, layers, layer_ids) -> dict[str, d
     return out
 
 
+def input_range(entry):
+    """``(low, high)`` of the model's inputs: the model input of a black and of a white image. Per channel
+    (float32 ``(C,)`` arrays) for uploads standardised with per-channel mean/std, else two numbers."""
+    if not entry.is_uploaded:
+        return entry.spec.value_range
+    from models.intake import preprocess
+
+    c = entry.input_shape[2]
+    lo, hi = (preprocess(np.full((1, 1, c), v, np.float32), entry.intake)[0, 0] for v in (0.0, 1.0))
+    if np.ptp(lo) == 0 and np.ptp(hi) == 0:
+        return float(lo[0]), float(hi[0])
+    return lo, hi
+
+
+def resolve_layers(entry, params: dict[str, dict]) -> dict[str, dict]:
+    """``params`` with each unset ``layer`` replaced by the model's CAM layer (``entry.cam_layer``: for
+    uploads the one chosen at upload, which may differ from the last spatial layer)."""
+    out = {}
+    for key, p in params.items():
+        if "layer" in p and not p["layer"]:
+            if entry.cam_layer is None:
+                raise UserError(f"{entry.spec.title} has no layer with a spatial output, so CAM methods do not apply")
+            p = {**p, "layer": entry.cam_layer}
+        out[key] = p
+    return out
+
+
 def _method_cells(ctx: AppContext, entry, image: int, x: np.ndarray, key: str, params: dict, score: str,
                   classes: list[int], fill: str, sanity: bool, progress) -> dict[int, dict]:
     """Maps, curves and scores of one method for each class (cached per class)."""
-    base = [str(ctx.settings.cache_dir), entry.name, image, key, json.dumps(params, sort_keys=True), score, fill,
+    base = [str(ctx.settings.cache_dir), cache_key(entry), image, key, json.dumps(params, sort_keys=True), score, fill,
             sanity]
     found = {c: _cache_get(json.dumps([*base, c])) for c in classes}
     missing = [c for c, v in found.items() if v is None or v["map"] not in ctx.arrays]
     if missing:
         model = entry.score_model(score == "probability")
-        explainer = make(key, model, params, background=entry.x, value_range=entry.spec.value_range)
+        value_range = input_range(entry)
+        low = value_range[0]  # black: what "zero" fills with (0-255, [-1, 1], standardised inputs)
+        explainer = make(key, model, params, background=entry.x, value_range=value_range)
         score_fn = scorer(model)
         t0 = time.perf_counter()
         maps = explainer.explain(np.repeat(x[None], len(missing), axis=0), missing,
@@ -95,9 +126,9 @@ def _method_cells(ctx: AppContext, entry, image: int, x: np.ndarray, key: str, p
         ms = (time.perf_counter() - t0) * 1000.0 / len(missing)
         spec = method_spec(key)
         for i, (c, a) in enumerate(zip(missing, maps)):
-            dele = deletion_curve(score_fn, x, a, c, steps=CURVE_STEPS, fill=fill)
-            ins = insertion_curve(score_fn, x, a, c, steps=CURVE_STEPS, fill=fill)
-            scores = {"del": dele.auc, "ins": ins.auc, "μF": mu_fidelity(score_fn, x, a, c, fill=fill)}
+            dele = deletion_curve(score_fn, x, a, c, steps=CURVE_STEPS, fill=fill, low=low)
+            ins = insertion_curve(score_fn, x, a, c, steps=CURVE_STEPS, fill=fill, low=low)
+            scores = {"del": dele.auc, "ins": ins.auc, "μF": mu_fidelity(score_fn, x, a, c, fill=fill, low=low)}
             if spec.sums_to_delta:
                 b = explainer.baseline(x[None])[0]
                 fx, fb = score_fn(np.stack([x, b]))[:, c]
@@ -105,7 +136,7 @@ def _method_cells(ctx: AppContext, entry, image: int, x: np.ndarray, key: str, p
             if sanity:
                 steps = cascading_randomisation(
                     model, lambda m, c=c: make(key, m, params, background=entry.x,
-                                               value_range=entry.spec.value_range).explain(x, c)[0])
+                                               value_range=value_range).explain(x, c)[0])
                 scores["ρ"], scores["ssim"] = steps[-1].spearman, steps[-1].ssim
             curves = np.stack([dele.fractions, dele.scores, ins.scores]).astype(np.float32)
             value = {"map": ctx.arrays.put(a), "curves": ctx.arrays.put(curves), "scores": scores, "ms": ms}
@@ -127,7 +158,7 @@ def compute(ctx: AppContext, set_progress, _n_clicks, model, image, methods, k, 
     methods = [m for m in (methods or []) if m in METHODS]
     if not methods:
         raise UserError("choose at least one method")
-    params = collect_params(methods, values, value_ids, layers, layer_ids)
+    params = resolve_layers(entry, collect_params(methods, values, value_ids, layers, layer_ids))
     sanity = is_on(sanity_value)
     import tensorflow as tf
 
@@ -196,7 +227,8 @@ def render(ctx: AppContext, record, clip, gamma):
         gamma = float(gamma if gamma is not None else 1.0)
         x, _ = entry.sample(record["image"])
         rows = _cells(ctx, record, entry)
-        grid = map_grid(x, rows, clip=clip, gamma=gamma, image_range=entry.spec.value_range)
+        # the input as the user sees it: to_display undoes 0-255 / [-1, 1] / mean-std scaling and BGR order
+        grid = map_grid(entry.to_display(x), rows, clip=clip, gamma=gamma, image_range=(0.0, 1.0))
     except (UserError, KeyError, ValueError) as exc:
         text = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
         return (no_update,) * 6 + (message(text[:1].upper() + text[1:]),)
@@ -207,9 +239,10 @@ def render(ctx: AppContext, record, clip, gamma):
             curves.append((m["label"], entry.class_names[c], frac, dele, ins))
     options = [{"label": f"{m['label']} → {entry.class_names[c]}", "value": f"{m['key']}|{c}"}
                for m in record["methods"] for c in record["classes"]]
-    caption = (f"{entry.name} · sample {record['image']} · {record['score']} scores · top {len(record['classes'])} "
-               f"class(es) · removed pixels become {record['fill']} · colour limit per row: the {clip:g}th "
-               f"percentile of |map|, gamma {gamma:g}")
+    fill = "black" if record["fill"] == "zero" else record["fill"]
+    caption = (f"{entry.spec.title} · sample {record['image']} · {record['score']} scores · "
+               f"top {len(record['classes'])} class(es) · removed pixels become {fill} · "
+               f"colour limit per row: the {clip:g}th percentile of |map|, gamma {gamma:g}")
     return grid, curves_figure(curves), _table(record, entry), caption, options, options[0]["value"], message(None)
 
 
@@ -220,12 +253,13 @@ def snippet(record: dict, cell_key: str) -> str:
     model_expr = "entry.model" if record["score"] == "probability" else "entry.logits_model"
     background = ", background=entry.x" if key == "expected_gradients" else ""
     return (
+        "from callbacks.compare import input_range\n"
         "from models import default_registry\n"
         "from xai_core.attributions import make\n\n"
         f"entry = default_registry().get({record['model']!r})\n"
         f"x, _ = entry.sample({record['image']})  # sha256 {record['image_hash'][:16]}…\n"
         f"explainer = make({key!r}, {model_expr}, {params!r}{background},\n"
-        "                 value_range=entry.spec.value_range)\n"
+        "                 value_range=input_range(entry))\n"
         f"attribution = explainer.explain(x[None], [{int(c)}])[0]  # (H, W, C) float32\n"
     )
 
@@ -280,16 +314,23 @@ def export(ctx: AppContext, trigger, record, cell_key):
 
 
 def layer_options(ctx: AppContext, model, layer_ids):
-    """Options of every layer menu: the chosen model's layers with a spatial output (last is the default)."""
+    """Options of every layer menu: the chosen model's layers with a spatial output, at most
+    ``MAX_LAYER_OPTIONS`` evenly spaced ones on big models (the CAM layer always included); the
+    value is the CAM layer (``entry.cam_layer``)."""
     from xai_core.attributions.gradcam import spatial_layers
 
     try:
         entry = get_entry(ctx, model)
     except UserError:
         return [[] for _ in layer_ids], [None for _ in layer_ids]
-    keys = spatial_layers(entry.model)
-    options = [{"label": k, "value": k} for k in keys]
-    return [options for _ in layer_ids], [None for _ in layer_ids]
+    keys = spatial_layers(entry.score_model(True))
+    shown = set(default_layers(keys, MAX_LAYER_OPTIONS))
+    if entry.cam_layer in keys:
+        shown.add(entry.cam_layer)
+    options = [{"label": f"{i + 1}. {short_name(k)}" + (" (CAM layer)" if k == entry.cam_layer else ""),
+                "value": k, "title": k} for i, k in enumerate(keys) if k in shown]
+    value = entry.cam_layer if entry.cam_layer in keys else None
+    return [options for _ in layer_ids], [value for _ in layer_ids]
 
 
 def register(app, ctx: AppContext) -> None:

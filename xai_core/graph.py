@@ -117,7 +117,8 @@ class FlatGraph:
             for old, new in zip(n.outputs, keras.tree.flatten(out)):
                 mapping[id(old)] = new
         outs = [mapping[id(t)] for t in self.model.outputs]
-        return keras.Model(new_input, outs[0] if len(outs) == 1 else outs, name=name or f"after_{start}")
+        name = name or f"after_{start.replace('/', '_')}"  # Keras refuses "/" in names (nested keys have it)
+        return keras.Model(new_input, outs[0] if len(outs) == 1 else outs, name=name)
 
 
 def layer_kind(layer) -> str:

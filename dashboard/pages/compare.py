@@ -64,7 +64,7 @@ def layout(**_query):
             control("Removed pixels become", dcc.RadioItems(
                 id=ids.COMPARE_FILL_RADIO, value="zero", inline=True, className="radio",
                 options=[{"label": v, "value": v} for v in ("zero", "mean", "blur")]),
-                "Fill of deletion/insertion and MuFidelity."),
+                "Fill of deletion/insertion and MuFidelity; zero is black, the low end of the model's input range."),
             control("Sanity check", switch(ids.COMPARE_SANITY_SWITCH, "randomise the model", value=False),
                     "Cascading parameter randomisation (slow): Spearman ρ / SSIM with the map of the fully "
                     "randomised model; ρ ≥ 0.5 fails."),

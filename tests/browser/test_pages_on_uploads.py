@@ -1,4 +1,4 @@
-"""Upload a model in the browser, then open Relevance, Model summary, Fourier-Net and Chain rule on it."""
+"""Upload a model in the browser, then open Relevance, Model summary, Fourier-Net, Chain rule and Compare on it."""
 
 import pytest
 
@@ -29,4 +29,8 @@ def test_uploaded_model_on_relevance_summary_fouriernet_chainrule(serve, user_mo
     duo.wait_for_contains_text(f"#{ids.FN_MESSAGE}", "Browser pets is not a linear conv stack", timeout=60)
     duo.find_element(f"#{ids.APP_NAV} a[href='/chainrule']").click()
     duo.wait_for_contains_text(f"#{ids.CR_MESSAGE}", "Browser pets is not a linear conv stack", timeout=60)
+    duo.find_element(f"#{ids.APP_NAV} a[href='/compare']").click()  # the default methods run on load
+    duo.wait_for_contains_text(f"#{ids.COMPARE_CAPTION_TEXT}", "Browser pets · sample 0", timeout=90)
+    wait_for(duo, lambda: "Grad-CAM" in (graph_titles(duo, ids.COMPARE_GRID_GRAPH) or ""), timeout=30)
+    duo.wait_for_contains_text(f"#{ids.COMPARE_METRICS_TABLE}", "Integrated Gradients")
     assert duo.get_logs() == []

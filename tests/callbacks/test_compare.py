@@ -153,7 +153,8 @@ def test_layer_options_follow_the_model(app_context):
     layer_ids = [ids.compare_layer_param("gradcam", "layer"), ids.compare_layer_param("layer_sensitivity", "layer")]
     options, values = cb.layer_options(app_context, "cifar5", layer_ids)
     keys = [o["value"] for o in options[0]]
-    assert "sepconv4_relu" == keys[-1] and "conv1" in keys and values == [None, None]
+    cam = app_context.registry.get("cifar5").cam_layer  # the default: the model's CAM layer
+    assert "sepconv4_relu" == keys[-1] == cam and "conv1" in keys and values == [cam, cam]
     options, _ = cb.layer_options(app_context, "mnist17", layer_ids)
     assert [o["value"] for o in options[1]] == ["conv1", "conv2", "conv3"]
 

@@ -116,6 +116,16 @@ def broadcast_targets(targets, n: int, scores: Callable[[], np.ndarray]) -> np.n
     return t.astype(np.int32)
 
 
+def _bound(value, channels: int):
+    """A float, or a float32 ``(channels,)`` array for a per-channel bound."""
+    a = np.asarray(value, np.float32)
+    if a.ndim == 0:
+        return float(a)
+    if a.shape != (channels,):
+        raise ValueError(f"a per-channel value range needs {channels} values, got shape {a.shape}")
+    return a
+
+
 class Attribution:
     """Base class: validates the inputs, splits them into chunks, calls :meth:`_explain`.
 
@@ -124,7 +134,8 @@ class Attribution:
         batch_size: The most model evaluations run at once (bounds memory; the
             result does not depend on it).
         seed: Seed of every random draw (noise, baselines, subsets).
-        value_range: ``(low, high)`` of the model's inputs.
+        value_range: ``(low, high)`` of the model's inputs: numbers, or one value per
+            channel (standardised inputs: black is ``−mean_c / std_c`` in channel ``c``).
     """
 
     #: Evaluations of the model one image costs (for chunking); methods override.
@@ -137,8 +148,8 @@ class Attribution:
         self.model = model
         self.batch_size = int(batch_size)
         self.seed = int(seed)
-        self.value_range = (float(value_range[0]), float(value_range[1]))
         self.input_shape = input_shape_of(model)
+        self.value_range = (_bound(value_range[0], self.input_shape[2]), _bound(value_range[1], self.input_shape[2]))
 
     # -- shared compiled pieces -------------------------------------------------------
     def scores(self, x: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ class ExpectedGradients(Attribution):
     def __init__(self, model, *, background: np.ndarray | None = None, samples: int = 32, **kwargs):
         super().__init__(model, **kwargs)
         if background is None:
-            background = np.full((1, *self.input_shape), self.value_range[0], np.float32)
+            background = np.broadcast_to(np.asarray(self.value_range[0], np.float32), (1, *self.input_shape))
         self.background = np.asarray(background, np.float32).reshape(-1, *self.input_shape)
         self.samples = int(samples)
         if self.samples < 1:

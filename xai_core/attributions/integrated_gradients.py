@@ -140,7 +140,7 @@ class IntegratedGradients(Attribution):
         """The baseline ``x'`` of each image."""
         lo, hi = self.value_range
         if self.baseline_kind == "black":
-            return np.full_like(x, lo)
+            return np.broadcast_to(np.asarray(lo, np.float32), x.shape).copy()
         if self.baseline_kind == "root":
             return root_point(x, "gaussian", self.sigma)
         noise = np.random.default_rng(self.seed).uniform(lo, hi, size=x.shape[1:]).astype(np.float32)

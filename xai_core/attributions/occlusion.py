@@ -34,10 +34,12 @@ def patch_masks(height: int, width: int, patch: int, stride: int) -> np.ndarray:
     return masks
 
 
-def fill_image(x: np.ndarray, fill: str, sigma: float) -> np.ndarray:
-    """What replaces removed pixels, per image ``(N, H, W, C)``."""
+def fill_image(x: np.ndarray, fill: str, sigma: float, low=0.0) -> np.ndarray:
+    """What replaces removed pixels, per image ``(N, H, W, C)``; ``zero`` is black, i.e. ``low``, the low end
+    of the model's value range (0 for [0, 1] or 0–255 inputs, −1 for [−1, 1] ones, one value per channel
+    for standardised ones)."""
     if fill == "zero":
-        return np.zeros_like(x)
+        return np.broadcast_to(np.asarray(low, x.dtype), x.shape).copy()
     if fill == "mean":
         return np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape).astype(np.float32)
     if fill == "blur":
@@ -66,7 +68,7 @@ class Occlusion(Attribution):
 
     def _explain(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
         m = self.masks[None, :, :, :, None].astype(np.float32)  # (1, P, H, W, 1)
-        fill = fill_image(x, self.fill, self.patch / 2.0)
+        fill = fill_image(x, self.fill, self.patch / 2.0, self.value_range[0])
         occluded = x[:, None] * (1 - m) + fill[:, None] * m  # (N, P, H, W, C)
         p = len(self.masks)
         everything = self.scores(np.concatenate([x, occluded.reshape(-1, *self.input_shape)]))  # one pass

@@ -130,7 +130,8 @@ METHODS: dict[str, MethodSpec] = {m.key: m for m in (
     MethodSpec("gradcam", "Grad-CAM", GradCAM, (_LAYER, _RELU), "Selvaraju et al. 2017"),
     MethodSpec("gradcampp", "Grad-CAM++", GradCAMPlusPlus, (_LAYER, _RELU), "Chattopadhay et al. 2018"),
     MethodSpec("occlusion", "Occlusion", Occlusion, (
-        _PATCH, _STRIDE, ParamSpec("fill", "Fill", "choice", "zero", choices=FILLS),
+        _PATCH, _STRIDE, ParamSpec("fill", "Fill", "choice", "zero", choices=FILLS,
+                                   help="zero is black: the low end of the model's input range."),
     ), "Zeiler & Fergus 2014", slow=True),
     MethodSpec("lighting", "Lighting", Lighting, (
         ParamSpec("patch", "Patch", "int", 1, 1, 16, 1, help="Side of the lit patch (stride = patch)."),

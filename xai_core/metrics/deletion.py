@@ -38,7 +38,7 @@ class Curve:
 
 
 def _curve(kind: str, score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, steps: int,
-           fill: str, blur_sigma: float) -> Curve:
+           fill: str, blur_sigma: float, low) -> Curve:
     if fill not in FILLS:
         raise ValueError(f"fill must be one of {', '.join(FILLS)}, got {fill!r}")
     if int(steps) < 1:
@@ -46,7 +46,7 @@ def _curve(kind: str, score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray,
     x = np.asarray(x, np.float32)
     h, w, _ = x.shape
     order = ranking(attribution)
-    removed = fill_image(x[None], fill, blur_sigma)[0]
+    removed = fill_image(x[None], fill, blur_sigma, low)[0]
     counts = np.round(np.linspace(0, h * w, int(steps) + 1)).astype(int)
     masks = np.zeros((len(counts), h * w), np.float32)
     for i, c in enumerate(counts):
@@ -61,7 +61,7 @@ def _curve(kind: str, score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray,
 
 
 def deletion_curve(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, *, steps: int = 20,
-                   fill: str = "zero", blur_sigma: float = 2.0) -> Curve:
+                   fill: str = "zero", blur_sigma: float = 2.0, low: float | np.ndarray = 0.0) -> Curve:
     """Score of ``target`` as the most important pixels of ``x`` (H, W, C) are removed.
 
     Args:
@@ -70,11 +70,12 @@ def deletion_curve(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, ta
         steps: Number of removal steps (``steps + 1`` points, from none to all).
         fill: ``zero``, ``mean`` (the image's channel means) or ``blur``
             (a Gaussian blur with ``blur_sigma``).
+        low: The low end of the model's value range: what ``zero`` (black) fills with.
     """
-    return _curve("deletion", score_fn, x, attribution, target, steps, fill, blur_sigma)
+    return _curve("deletion", score_fn, x, attribution, target, steps, fill, blur_sigma, low)
 
 
 def insertion_curve(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, *, steps: int = 20,
-                    fill: str = "blur", blur_sigma: float = 2.0) -> Curve:
+                    fill: str = "blur", blur_sigma: float = 2.0, low: float | np.ndarray = 0.0) -> Curve:
     """Score of ``target`` as the most important pixels are put back into the removed image."""
-    return _curve("insertion", score_fn, x, attribution, target, steps, fill, blur_sigma)
+    return _curve("insertion", score_fn, x, attribution, target, steps, fill, blur_sigma, low)

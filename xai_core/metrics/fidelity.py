@@ -19,7 +19,8 @@ from .common import ScoreFn, pixel_importance
 
 
 def mu_fidelity(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, target: int, *, grid_size: int = 7,
-                subset_fraction: float = 0.2, samples: int = 64, fill: str = "zero", seed: int = 0) -> float:
+                subset_fraction: float = 0.2, samples: int = 64, fill: str = "zero", seed: int = 0,
+                low: float | np.ndarray = 0.0) -> float:
     """Pearson correlation of attribution sums and score drops over random subsets.
 
     Args:
@@ -28,6 +29,7 @@ def mu_fidelity(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, targe
         samples: Number of subsets (all scored in one batch).
         fill: What replaces removed pixels (``zero``, ``mean``, ``blur``).
         seed: Seed of the subsets.
+        low: The low end of the model's value range: what ``zero`` (black) fills with.
     """
     x = np.asarray(x, np.float32)
     h, w, _ = x.shape
@@ -41,7 +43,7 @@ def mu_fidelity(score_fn: ScoreFn, x: np.ndarray, attribution: np.ndarray, targe
     for i in range(samples):
         chosen[i, rng.choice(cells, size=k, replace=False)] = True
     masks = chosen[:, cell_of].astype(np.float32)  # (S, H, W)
-    removed = fill_image(x[None], fill, 2.0)[0]
+    removed = fill_image(x[None], fill, 2.0, low)[0]
     batch = x[None] * (1 - masks[..., None]) + removed[None] * masks[..., None]
     scores = np.asarray(score_fn(np.concatenate([x[None], batch])))[:, int(target)].astype(np.float64)
     drops = scores[0] - scores[1:]
