@@ -95,10 +95,19 @@ def input_range(entry):
 
 
 def resolve_layers(entry, params: dict[str, dict]) -> dict[str, dict]:
-    """``params`` with each unset ``layer`` replaced by the model's CAM layer (``entry.cam_layer``: for
-    uploads the one chosen at upload, which may differ from the last spatial layer)."""
-    out = {}
+    """``params`` with each unset ``layer`` (or one this model does not have) replaced by the model's CAM
+    layer (``entry.cam_layer``: for uploads the one chosen at upload, which may differ from the last
+    spatial layer)."""
+    from xai_core.attributions.gradcam import spatial_layers
+
+    out, known = {}, None
     for key, p in params.items():
+        if "layer" in p and p["layer"]:
+            # A layer of the previously chosen model: the model menu triggers a run before the layer
+            # menus have been refilled for the new model, so fall back to this model's CAM layer.
+            known = set(spatial_layers(entry.score_model(True))) if known is None else known
+            if p["layer"] not in known:
+                p = {**p, "layer": None}
         if "layer" in p and not p["layer"]:
             if entry.cam_layer is None:
                 raise UserError(f"{entry.spec.title} has no layer with a spatial output, so CAM methods do not apply")

@@ -3,6 +3,7 @@
 import pytest
 
 from dashboard import ids
+from models.specs import BUILTIN_SPECS
 from tests.browser.test_foundation_pages import choose_model, graph_titles, wait_for
 
 pytestmark = pytest.mark.browser
@@ -45,7 +46,8 @@ def test_cancel_stops_a_long_run(serve):
     duo = serve("/compare")
     wait_for(duo, lambda: "Grad-CAM" in (graph_titles(duo, ids.COMPARE_GRID_GRAPH) or ""), timeout=60)
     choose_model(duo, "cifar5")
-    wait_for(duo, lambda: "cifar5" in duo.find_element(f"#{ids.COMPARE_CAPTION_TEXT}").text, timeout=90)
+    title = BUILTIN_SPECS["cifar5"].title  # the caption names the model by its title
+    wait_for(duo, lambda: title in duo.find_element(f"#{ids.COMPARE_CAPTION_TEXT}").text, timeout=90)
     before = graph_titles(duo, ids.COMPARE_GRID_GRAPH)
     for method in ("saliency", "integrated_gradients", "gradcam"):
         _toggle(duo, method)

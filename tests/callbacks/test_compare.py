@@ -162,3 +162,12 @@ def test_layer_options_follow_the_model(app_context):
 def test_render_without_record(app_context):
     grid, curves, table, caption, options, value, msg = cb.render(app_context, None, 99, 1)
     assert grid["data"] == [] and options == [] and value is None
+
+
+def test_a_layer_of_the_previous_model_falls_back_to_the_cam_layer(app_context):
+    """Changing the model runs the page before its layer menus are refilled: a stale layer is replaced."""
+    entry = app_context.registry.get("cifar5")
+    params = cb.resolve_layers(entry, {"gradcam": {"layer": "conv3", "relu": True}})
+    assert params["gradcam"]["layer"] == entry.cam_layer != "conv3"
+    kept = cb.resolve_layers(entry, {"gradcam": {"layer": "conv2", "relu": True}})
+    assert kept["gradcam"]["layer"] == "conv2"
