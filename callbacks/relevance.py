@@ -108,9 +108,10 @@ def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | 
     """Scores at x and the gradient of every class score at x (cached under ``image``, a sample
     index or ``("upload", key)``).
 
-    All K classes come from one call of the registry's compiled gradient
-    function on a batch of K copies of x (target k for copy k), so changing
-    the target class later costs nothing.  When ``filter_name`` and ``sigma``
+    For models with at most ``MAX_CLASS_BATCH`` classes all K classes come
+    from one call of the registry's compiled gradient function on a batch of
+    K copies of x (target k for copy k), so changing the target class later
+    costs nothing; with more, class gradients are computed when first used.  When ``filter_name`` and ``sigma``
     are given (the numbers are wanted), the root point rides along in the same
     batch and its scores are cached too (a new image then costs one
     TensorFlow call, not two).
@@ -134,15 +135,19 @@ def gradients_at(entry, image, x: np.ndarray, softmax: bool, filter_name: str | 
     return GRADIENTS.get(key, build)
 
 
-MAX_CLASS_BATCH = 32  # above this many classes, class gradients are computed one at a time when needed
+# Above this many classes, class gradients are computed one at a time when needed: a batch of K copies
+# of a 42x42 image costs cifar10pad 45 ms per new image, two small calls about a quarter of that.
+MAX_CLASS_BATCH = 8
 
 
 class ClassGradients:
     """``grads[k]``: the gradient of class k at x, computed on first use (for models with many classes)."""
 
-    def __init__(self, entry, x: np.ndarray, softmax: bool):
+    def __init__(self, entry, x: np.ndarray, softmax: bool, known: dict[int, np.ndarray] | None = None):
         self._entry, self._x, self._softmax = entry, x, softmax
         self._cache = LRU(8)
+        for cls, grad in (known or {}).items():
+            self._cache.get(int(cls), lambda grad=grad: grad)
 
     def __getitem__(self, cls: int) -> np.ndarray:
         return self._cache.get(int(cls), lambda: self._entry.gradients(self._x[None], int(cls),
@@ -155,10 +160,10 @@ class ClassGradients:
 def _few_classes(entry, x, softmax, filter_name, sigma, image):
     """Scores at x (and at the root point) in one call; class gradients later, one class at a time."""
     batch = [x] if filter_name is None else [x, root_point_of(entry, image, x, filter_name, sigma)]
-    scores, _ = entry.gradients(np.stack(batch), 0, softmax=softmax)
+    scores, grads = entry.gradients(np.stack(batch), 0, softmax=softmax)
     if filter_name is not None:
         ROOTS.get(_root_key(entry, image, filter_name, sigma, softmax), lambda: scores[1])
-    return scores[0], ClassGradients(entry, x, softmax)
+    return scores[0], ClassGradients(entry, x, softmax, known={0: grads[0]})  # class 0's came along
 
 
 def root_at(entry, image, x: np.ndarray, filter_name: str, sigma: float,

@@ -296,3 +296,31 @@ def test_model_without_softmax_says_so(app_context):
                       app_context.settings, app_context.arrays)
     _, _, _, caption, note = cb.render(ctx2, *args(model=layered.name, image=1, softmax=()))
     assert note is None and "logit" in caption
+
+
+def test_ten_class_model_computes_only_the_class_it_shows(app_context, monkeypatch):
+    """cifar10 (10 > MAX_CLASS_BATCH classes): a new image costs two small gradient calls, not a batch of 11,
+    and the gradient shown is the predicted class's, as an independent tape computes it."""
+    import tensorflow as tf
+
+    entry = app_context.registry.get("cifar10")
+    assert len(entry.class_names) > cb.MAX_CLASS_BATCH
+    calls, original = [], entry.gradients
+
+    def gradients(x, *rest, **kwargs):
+        calls.append(len(x))
+        return original(x, *rest, **kwargs)
+
+    monkeypatch.setattr(entry, "gradients", gradients)
+    cb.GRADIENTS.clear()
+    cb.ROOTS.clear()
+    cb.ROOT_POINTS.clear()
+    fig, _over, _nums, _caption, msg = cb.render(app_context, *args(model="cifar10", image=3))
+    assert msg is None and len(calls) <= 2 and max(calls) <= 2
+    x = tf.constant(entry.x[3][None])  # predicted class 3, not the class 0 that comes along
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        p = entry.model(x, training=False)
+        pred = int(np.argmax(p[0]))
+        y = p[0, pred]
+    close(decode(fig["data"][2]["z"]), tape.gradient(y, x).numpy()[0, :, :, 0])
