@@ -73,13 +73,49 @@ def _bump(version, select=None) -> dict:
     return {"n": n + 1, "select": select}
 
 
+class Stages:
+    """Reports ``(fraction, text)`` stages to a background callback's ``set_progress``
+    as ``(value, text)`` for the page's progress bar; remembers the last one."""
+
+    def __init__(self, set_progress=None):
+        self.set_progress = set_progress
+        self.fraction, self.text = 0.0, ""
+
+    def __call__(self, fraction: float, text: str) -> None:
+        self.fraction, self.text = float(fraction), text
+        if self.set_progress is not None:
+            self.set_progress((f"{self.fraction:.3f}", f"{self.text}…" if self.fraction < 1 else self.text))
+
+    def stopped(self) -> None:
+        """Leave the bar where the add stopped, saying so."""
+        if self.set_progress is not None:
+            self.set_progress((f"{self.fraction:.3f}", f"stopped while {self.text or 'starting'}"))
+
+
 def add_model(ctx: AppContext, model_contents, model_filename, samples_contents, samples_filename,
-              classes_contents, classes_filename, title, height, width, version):
-    """Ingest an upload.  Returns (message, version, edit options, edit value, table)."""
+              classes_contents, classes_filename, title, height, width, version, set_progress=None):
+    """Ingest an upload, then load it once so its first page is quick.
+
+    Returns (message, version, edit options, edit value, table).  ``set_progress``
+    (a background callback's) gets ``(value in [0, 1] as text, stage text)`` per stage,
+    ending at ``("1.000", "done: ...")``; a refused upload leaves the bar below 1.
+    """
+    stages = Stages(set_progress)
+    try:
+        return _add_model(ctx, stages, model_contents, model_filename, samples_contents, samples_filename,
+                          classes_contents, classes_filename, title, height, width, version)
+    except UserError:
+        stages.stopped()
+        raise
+
+
+def _add_model(ctx: AppContext, stages, model_contents, model_filename, samples_contents, samples_filename,
+               classes_contents, classes_filename, title, height, width, version):
     from models.uploads import UploadError, ingest
 
     from .common import as_int
 
+    stages(0.0, "checking files")
     uploads = uploads_of(ctx)
     if not model_contents:
         raise UserError("choose a model file (.keras or .h5) first")
@@ -92,11 +128,18 @@ def add_model(ctx: AppContext, model_contents, model_filename, samples_contents,
         size = (as_int(height, "Input height", 2, 4096), as_int(width, "Input width", 2, 4096))
     try:
         prepared = _ingest(ingest, uploads, model_bytes, model_filename, samples_bytes, samples_filename,
-                           classes_bytes, classes_filename, title, size, limits_of(ctx))
+                           classes_bytes, classes_filename, title, size, limits_of(ctx), stages)
     except UploadError as exc:
         raise UserError(str(exc)) from None
     stored = prepared.stored
     uploads.forget(stored.name)
+    stages(0.8, "warming up")
+    try:
+        ctx.registry.get(stored.name)  # loads and warms it up: the first page on it is quick
+    except Exception as exc:  # the model is stored; it loads (or reports) on first use
+        log.warning("warming up %s failed: %s", stored.name, exc)
+        prepared.notes.append(f"loading it once after the upload failed ({exc}); it loads on first use")
+    stages(1.0, f"done: added {stored.title}")
     notes = "; ".join(prepared.notes)
     text = f"Added {stored.title} as {stored.name}; it is now in the model menu."
     text += f" Notes: {notes}." if notes else ""
@@ -105,10 +148,10 @@ def add_model(ctx: AppContext, model_contents, model_filename, samples_contents,
 
 
 def _ingest(ingest, uploads, model_bytes, model_filename, samples_bytes, samples_filename, classes_bytes,
-            classes_filename, title, size, limits):
+            classes_filename, title, size, limits, progress=None):
     return ingest(uploads.store, model_bytes, model_filename, samples_bytes=samples_bytes,
                   samples_filename=samples_filename, classes_bytes=classes_bytes, classes_filename=classes_filename,
-                  title=title, input_size=size, limits=limits)
+                  title=title, input_size=size, limits=limits, progress=progress)
 
 
 def delete_model(ctx: AppContext, name, version):
@@ -182,11 +225,15 @@ def save_intake(ctx: AppContext, name, scaling, mean, std, order, output, kind, 
 @user_errors(n_outputs=5, message_index=0)
 def act(ctx: AppContext, trigger, model_contents, model_filename, samples_contents, samples_filename,
         classes_contents, classes_filename, title, height, width, edit_name, scaling, mean, std, order, output,
-        kind, cam, version):
-    """The page's buttons.  Outputs: message, version, edit options, edit value, table."""
+        kind, cam, version, set_progress=None):
+    """The page's buttons.  Outputs: message, version, edit options, edit value, table.
+
+    Add runs as a background callback with ``set_progress`` (see :func:`add_model`);
+    save, delete and the first listing run as a plain callback.
+    """
     if trigger == ids.MODELS_ADD_BUTTON:
         return add_model(ctx, model_contents, model_filename, samples_contents, samples_filename,
-                         classes_contents, classes_filename, title, height, width, version)
+                         classes_contents, classes_filename, title, height, width, version, set_progress)
     if trigger == ids.MODELS_DELETE_BUTTON:
         return delete_model(ctx, edit_name, version)
     if trigger == ids.MODELS_SAVE_BUTTON:
@@ -245,6 +292,16 @@ def refresh_menu(ctx: AppContext, version, current):
     return options, current if current in values else (values[0] if values else None)
 
 
+def _add_manager(ctx: AppContext):
+    import diskcache
+
+    from dashboard.background import ThreadedDiskcacheManager
+
+    folder = ctx.settings.cache_dir / "background-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return ThreadedDiskcacheManager(diskcache.Cache(str(folder), size_limit=1 << 28), expire=3600)
+
+
 def register(app, ctx: AppContext) -> None:
     from dashboard.pages import uploads as page
 
@@ -260,15 +317,7 @@ def register(app, ctx: AppContext) -> None:
         trigger = dash_ctx.triggered_id
         return act(ctx, trigger, *args)
 
-    app.callback(
-        Output(ids.MODELS_MESSAGE, "children"),
-        Output(ids.MODELS_VERSION_STORE, "data"),
-        Output(ids.MODELS_EDIT_DROPDOWN, "options"),
-        Output(ids.MODELS_EDIT_DROPDOWN, "value"),
-        Output(ids.MODELS_LIST_TABLE, "children"),
-        Input(ids.MODELS_ADD_BUTTON, "n_clicks"),
-        Input(ids.MODELS_SAVE_BUTTON, "n_clicks"),
-        Input(ids.MODELS_DELETE_BUTTON, "n_clicks"),
+    states = [
         State(ids.MODELS_MODEL_UPLOAD, "contents"),
         State(ids.MODELS_MODEL_UPLOAD, "filename"),
         State(ids.MODELS_SAMPLES_UPLOAD, "contents"),
@@ -287,7 +336,34 @@ def register(app, ctx: AppContext) -> None:
         State(ids.MODELS_KIND_DROPDOWN, "value"),
         State(ids.MODELS_CAM_DROPDOWN, "value"),
         State(ids.MODELS_VERSION_STORE, "data"),
-    )(lambda _a, _s, _d, *rest: _act(*rest))
+    ]
+    app.callback(
+        Output(ids.MODELS_MESSAGE, "children"),
+        Output(ids.MODELS_VERSION_STORE, "data"),
+        Output(ids.MODELS_EDIT_DROPDOWN, "options"),
+        Output(ids.MODELS_EDIT_DROPDOWN, "value"),
+        Output(ids.MODELS_LIST_TABLE, "children"),
+        Input(ids.MODELS_SAVE_BUTTON, "n_clicks"),
+        Input(ids.MODELS_DELETE_BUTTON, "n_clicks"),
+        *states,
+    )(lambda _s, _d, *rest: _act(*rest))
+    # Adding takes seconds (safe load, checks, a forward pass, warm-up): a background callback with a
+    # progress bar.  Its own manager without cache_by: an add must never be answered from a cached result.
+    app.callback(
+        Output(ids.MODELS_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.MODELS_VERSION_STORE, "data", allow_duplicate=True),
+        Output(ids.MODELS_EDIT_DROPDOWN, "options", allow_duplicate=True),
+        Output(ids.MODELS_EDIT_DROPDOWN, "value", allow_duplicate=True),
+        Output(ids.MODELS_LIST_TABLE, "children", allow_duplicate=True),
+        Input(ids.MODELS_ADD_BUTTON, "n_clicks"),
+        *states,
+        prevent_initial_call=True,
+        background=True,
+        manager=_add_manager(ctx),
+        progress=[Output(ids.MODELS_PROGRESS, "value"), Output(ids.MODELS_PROGRESS_TEXT, "children")],
+        progress_default=["0", ""],
+        running=[(Output(ids.MODELS_ADD_BUTTON, "disabled"), True, False)],
+    )(lambda set_progress, _n, *rest: act(ctx, ids.MODELS_ADD_BUTTON, *rest, set_progress=set_progress))
     app.callback(
         Output(ids.MODELS_INTAKE_TEXT, "children"),
         Output(ids.MODELS_SCALING_DROPDOWN, "value"),

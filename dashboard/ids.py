@@ -190,3 +190,8 @@ def compare_param(method: str, param: str) -> dict:
 def compare_layer_param(method: str, param: str) -> dict:
     """Id of a layer menu of the Compare page (its options follow the model)."""
     return {"type": COMPARE_LAYER_PARAM_TYPE, "method": method, "param": param}
+
+
+# --- uploads: add progress ---
+MODELS_PROGRESS = "models-progress-bar"
+MODELS_PROGRESS_TEXT = "models-progress-text"

@@ -81,8 +81,12 @@ def _class_names(intake: Intake, given: list[str] | None, folders: list[str] | N
 def ingest(store: ModelStore, model_bytes: bytes, model_filename: str, *, samples_bytes: bytes | None = None,
            samples_filename: str | None = None, classes_bytes: bytes | None = None,
            classes_filename: str | None = None, title: str | None = None, input_size: tuple | None = None,
-           limits=None) -> Prepared:
+           limits=None, progress=None) -> Prepared:
     """Validate an upload and add it to ``store``.
+
+    ``progress(fraction, text)``, when given, is called as each stage starts
+    (checking files, reading samples, loading the model safely, inspecting,
+    test forward pass, writing to the store); fractions increase, below 1.
 
     Raises:
         UploadError: with the reason, for anything that is refused.  Nothing is
@@ -91,6 +95,8 @@ def ingest(store: ModelStore, model_bytes: bytes, model_filename: str, *, sample
     from xai_core.archives import Limits, SampleError, read_class_names, read_samples, safe_filename
 
     limits = limits or Limits()
+    step = progress or (lambda _fraction, _text: None)
+    step(0.02, "checking files")
     display_name = safe_filename(model_filename, "model")
     try:
         kind = model_kind(model_bytes[:1024], display_name)
@@ -100,11 +106,15 @@ def ingest(store: ModelStore, model_bytes: bytes, model_filename: str, *, sample
     try:
         model_file = "model.keras" if kind == "keras" else "model.h5"
         (staging / model_file).write_bytes(model_bytes)
+        if samples_bytes:
+            step(0.08, "reading samples")
         try:
             samples = read_samples(samples_bytes, samples_filename, limits) if samples_bytes else None
         except SampleError as exc:
             raise UploadError(str(exc)) from None
+        step(0.15, "loading the model safely")
         model = load_model_file(staging / model_file, display_name)
+        step(0.45, "inspecting the model")
         intake = inspect(model, samples.x if samples is not None else None)
         if input_size:
             h, w = (int(v) for v in input_size[:2])
@@ -143,11 +153,13 @@ def ingest(store: ModelStore, model_bytes: bytes, model_filename: str, *, sample
         class_names, names_why = _class_names(intake, given, samples.class_names if samples else None)
         if y is not None and len(y) and int(y.max()) >= intake.n_classes:
             raise UploadError(f"the labels go up to {int(y.max())} but the model has {intake.n_classes} classes")
+        step(0.6, "test forward pass")
         x = preprocess(images, intake) if images is not None else x_raw
         probs = prepared(x[:1], training=False)
         if not np.all(np.isfinite(np.asarray(probs))):
             raise UploadError("the model's output on the first sample is not finite (NaN or inf); check the "
                               "scaling settings or the model")
+        step(0.7, "writing to the store")
         save_samples(staging / "samples.npz",
                      images=None if images is None else np.round(np.clip(images, 0, 1) * 65535).astype(np.uint16),
                      x=x_raw, y=y)

@@ -60,6 +60,10 @@ def layout(**_query):
             control("Add", html.Button("Add model", id=ids.MODELS_ADD_BUTTON, className="button primary"),
                     "Loads the model in Keras safe mode (no code from the file is run)."),
         ], className="controls"),
+        html.Div([
+            html.Progress(id=ids.MODELS_PROGRESS, value="0", max="1", className="models-progress"),
+            html.Span(id=ids.MODELS_PROGRESS_TEXT, className="muted"),
+        ], className="button-row"),
     ])
     intake = html.Div([
         control("Model", dcc.Dropdown(id=ids.MODELS_EDIT_DROPDOWN, clearable=False, searchable=False,

@@ -3,6 +3,7 @@ the request size limit is Flask's, and nothing is written outside the store."""
 
 import base64
 import json
+import time
 
 import pytest
 
@@ -27,7 +28,9 @@ def client(tmp_path):
 
     settings = Settings(cache_dir=tmp_path / "cache", store_dir=tmp_path / "store", device="cpu", max_upload_mb=1)
     app = create_app(settings, ModelRegistry(device="cpu"))
-    key = next(k for k in app.callback_map if ids.MODELS_VERSION_STORE + ".data" in k and "models-message" in k)
+    key = next(k for k, v in app.callback_map.items()
+               if ids.MODELS_VERSION_STORE + ".data" in k and "models-message" in k
+               and any(i["id"] == ids.MODELS_ADD_BUTTON for i in v["inputs"]))
     return app.server.test_client(), key
 
 
@@ -41,13 +44,24 @@ def post_add(client, _unused, filename, data: bytes):
         "output": output,
         "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]}
                     for o in output.strip(".").split("...")],
-        "inputs": [{"id": ids.MODELS_ADD_BUTTON, "property": "n_clicks", "value": 1},
-                   {"id": ids.MODELS_SAVE_BUTTON, "property": "n_clicks", "value": None},
-                   {"id": ids.MODELS_DELETE_BUTTON, "property": "n_clicks", "value": None}],
+        "inputs": [{"id": ids.MODELS_ADD_BUTTON, "property": "n_clicks", "value": 1}],
         "state": state,
         "changedPropIds": [f"{ids.MODELS_ADD_BUTTON}.n_clicks"],
     }
-    return c.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+    data = json.dumps(body)
+    r = c.post("/_dash-update-component", data=data, content_type="application/json")
+    if r.status_code != 200:
+        return r
+    assert "cacheKey" in r.get_json(), r.get_data(as_text=True)
+    # Add is a background callback: poll its job the way the renderer does until the result comes
+    handles = r.get_json()
+    for _ in range(600):
+        r = c.post("/_dash-update-component", data=data, content_type="application/json",
+                   query_string={"cacheKey": handles["cacheKey"], "job": handles["job"]})
+        if r.status_code != 200 or "response" in r.get_json():
+            return r
+        time.sleep(0.1)
+    raise AssertionError("the add job did not finish in 60 s")
 
 
 def test_bad_uploads_over_http(client, tmp_path, user_models):
