@@ -162,3 +162,36 @@ def test_a_model_without_convolutions_gets_a_precise_message(ctx, tmp_path):
     msg = conv_cb.update_state(ctx, None, name, None, None, None)[1]
     assert "no convolution to show" in text_of(msg)
     assert ctx.registry.get(name).cam_layer is None
+
+
+def test_add_reports_increasing_stages_ending_at_done_and_a_refusal_stops_below(ctx, user_models):
+    reports = []
+    path = user_models["gray_sigmoid"]
+    out = cb.act(ctx, ids.MODELS_ADD_BUTTON, uri(path.read_bytes()), path.name,
+                 uri(sample_zip(["a", "b"], 1, 28, 1)), "ab.zip", None, None, "Staged", None, None, None, None,
+                 None, None, None, None, None, None, None, set_progress=reports.append)
+    assert "Added Staged" in text_of(out[0]) and out[3].startswith("u-")
+    values = [float(v) for v, _ in reports]
+    texts = [t for _, t in reports]
+    assert all(b > a for a, b in zip(values, values[1:])), reports
+    assert values[-1] == 1.0 and texts[-1] == "done: added Staged" and all(v < 1 for v in values[:-1])
+    for stage in ("checking files", "reading samples", "loading the model safely", "inspecting the model",
+                  "test forward pass", "writing to the store", "warming up"):
+        assert any(t.startswith(stage) for t in texts), (stage, texts)
+    # warmed up: the new model is already in memory
+    assert out[3] in ctx.registry.uploads.loaded_names()
+    # a refused file: its specific message, and the bar stays below done, saying where it stopped
+    reports.clear()
+    bad = path.parent / "page.h5"
+    bad.write_bytes(b"<!DOCTYPE html><html><body>Not found</body></html>")
+    out = cb.act(ctx, ids.MODELS_ADD_BUTTON, uri(bad.read_bytes()), bad.name, None, None, None, None, None,
+                 None, None, None, None, None, None, None, None, None, None, None, set_progress=reports.append)
+    assert "is an HTML page, not a model" in text_of(out[0]) and out[1] is no_update
+    assert reports and all(float(v) < 1 for v, _ in reports)
+    assert reports[-1][1] == "stopped while checking files"
+    reports.clear()
+    out = cb.act(ctx, ids.MODELS_ADD_BUTTON, uri(user_models["lambda"].read_bytes()), "lambda.keras", None, None,
+                 None, None, None, None, None, None, None, None, None, None, None, None, None, None,
+                 set_progress=reports.append)
+    assert "Lambda layer" in text_of(out[0]) and out[1] is no_update
+    assert all(float(v) < 1 for v, _ in reports) and reports[-1][1] == "stopped while loading the model safely"
