@@ -361,7 +361,6 @@ def register(app, ctx: AppContext) -> None:
         background=True,
         manager=_add_manager(ctx),
         progress=[Output(ids.MODELS_PROGRESS, "value"), Output(ids.MODELS_PROGRESS_TEXT, "children")],
-        progress_default=["0", ""],
         running=[(Output(ids.MODELS_ADD_BUTTON, "disabled"), True, False)],
     )(lambda set_progress, _n, *rest: act(ctx, ids.MODELS_ADD_BUTTON, *rest, set_progress=set_progress))
     app.callback(

@@ -20,6 +20,9 @@ def test_upload_a_model_and_use_it_on_every_page(serve, user_models, tmp_path):
     duo.find_element(f"#{ids.MODELS_TITLE_INPUT}").send_keys("Browser pets")
     duo.find_element(f"#{ids.MODELS_ADD_BUTTON}").click()
     duo.wait_for_contains_text(f"#{ids.MODELS_MESSAGE}", "Added Browser pets", timeout=60)
+    duo.wait_for_contains_text(f"#{ids.MODELS_PROGRESS_TEXT}", "done: added Browser pets")  # the add's bar
+    assert duo.find_element(f"#{ids.MODELS_PROGRESS}").get_attribute("value") == "1"
+    wait_for(duo, lambda: duo.find_element(f"#{ids.MODELS_ADD_BUTTON}").is_enabled())  # re-enabled after the run
     duo.wait_for_contains_text(f"#{ids.MODELS_INTAKE_TEXT}", "one sigmoid unit")
     duo.wait_for_contains_text(f"#{ids.APP_MODEL_DROPDOWN}", "Browser pets")  # the menu follows the upload
     duo.wait_for_contains_text(f"#{ids.APP_MODEL_INFO}", "classes: cat, dog")
