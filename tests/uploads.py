@@ -191,3 +191,44 @@ def upload(registry, store_dir: Path | None, model_path: Path, *, samples: bytes
                       classes_bytes=classes, classes_filename=classes_name if classes else None,
                       title=title, input_size=input_size)
     return prepared.stored.name
+
+
+UPLOAD_KINDS = {  # test upload -> (class folders of its samples, sample size, channels)
+    "mobilenet": (["a", "b", "c"], 40, 3),
+    "resnet": (list("wxyz"), 32, 3),
+    "gray_sigmoid": (["no", "yes"], 28, 1),
+    "two_output": (["r", "s", "t"], 32, 3),
+}
+
+
+def linear_stack(path: Path) -> Path:
+    """A 16×16×1 linear conv stack (no bias, no activation) with a 40-class softmax head."""
+    keras = _keras()
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((16, 16, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="c1")(inp)
+    x = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="c2")(x)
+    out = keras.layers.Dense(40, activation="softmax", name="head")(keras.layers.Flatten()(x))
+    keras.Model(inp, out, name="linear40").save(path)
+    return path
+
+
+def uploaded_context(root: Path, user_models: dict[str, Path]):
+    """A fresh registry with every test upload (plus the 0-255, unlabelled 40-class linear stack) and the
+    page context around it: ``(AppContext, {kind: registry name})``."""
+    from callbacks.common import AppContext
+    from dashboard.arrays import ArrayStore
+    from dashboard.settings import Settings
+    from models import ModelRegistry
+
+    reg = ModelRegistry(device="cpu")
+    attach_store(reg, root / "store", max_models=6)
+    settings = Settings(cache_dir=root / "cache", device="cpu", store_dir=root / "store", max_upload_mb=5)
+    ctx = AppContext(registry=reg, settings=settings, arrays=ArrayStore(root / "cache" / "arrays"))
+    names = {kind: upload(reg, None, user_models[kind], samples=sample_zip(classes, 1, size, channels),
+                          title=f"My {kind}")
+             for kind, (classes, size, channels) in UPLOAD_KINDS.items()}
+    x = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 1)).astype(np.float32)  # 0-255 inputs, no labels
+    names["linear"] = upload(reg, None, linear_stack(root / "linear40.keras"), samples=sample_npz(x),
+                             samples_name="x.npz", title="My linear")
+    return ctx, names

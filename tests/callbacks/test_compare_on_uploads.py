@@ -10,29 +10,14 @@ import numpy as np
 import pytest
 
 from callbacks import compare as cb
-from callbacks.common import AppContext
 from dashboard import ids
-from dashboard.arrays import ArrayStore
-from dashboard.settings import Settings
-from models import ModelRegistry
-from tests.callbacks.test_pages_on_uploads import KINDS, linear_stack
-from tests.uploads import attach_store, sample_npz, sample_zip, upload
+from tests.uploads import UPLOAD_KINDS as KINDS
+from tests.uploads import uploaded_context
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, user_models):
-    root = tmp_path_factory.mktemp("compare-on-uploads")
-    reg = ModelRegistry(device="cpu")
-    attach_store(reg, root / "store", max_models=6)
-    settings = Settings(cache_dir=root / "cache", device="cpu", store_dir=root / "store", max_upload_mb=5)
-    ctx = AppContext(registry=reg, settings=settings, arrays=ArrayStore(root / "cache" / "arrays"))
-    names = {kind: upload(reg, None, user_models[kind], samples=sample_zip(classes, 1, size, channels),
-                          title=f"My {kind}")
-             for kind, (classes, size, channels) in KINDS.items()}
-    x = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 1)).astype(np.float32)  # 0-255 inputs, no labels
-    names["linear"] = upload(reg, None, linear_stack(root / "linear40.keras"), samples=sample_npz(x),
-                             samples_name="x.npz", title="My linear")
-    return ctx, names
+    return uploaded_context(tmp_path_factory.mktemp("compare-on-uploads"), user_models)
 
 
 def run(ctx, name, methods, *, image=0, k=2, fill="zero", params=None, layer=None):

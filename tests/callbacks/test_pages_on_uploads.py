@@ -16,55 +16,23 @@ from callbacks import chainrule as cr_cb
 from callbacks import fouriernet as fn_cb
 from callbacks import relevance as rel_cb
 from callbacks import summary as sum_cb
-from callbacks.common import AppContext, UserError
+from callbacks.common import UserError
 from dashboard import ids
-from dashboard.arrays import ArrayStore
 from dashboard.figures.images import decode
 from dashboard.figures.relevance import RELEVANCE_TRACE, gamma_map
-from dashboard.settings import Settings
-from models import ModelRegistry
-from tests.uploads import attach_store, png_bytes, sample_npz, sample_zip, upload
+from tests.uploads import UPLOAD_KINDS, png_bytes, uploaded_context
 from xai_core.filters import root_point
 
-KINDS = {  # upload -> (class folders of its samples, sample size, channels)
-    "mobilenet": (["a", "b", "c"], 40, 3),
-    "resnet": (list("wxyz"), 32, 3),
-    "gray_sigmoid": (["no", "yes"], 28, 1),
-    "two_output": (["r", "s", "t"], 32, 3),
-}
+KINDS = UPLOAD_KINDS
 
 
 def text_of(component) -> str:
     return str(getattr(component, "children", component)) if component is not None else ""
 
 
-def linear_stack(path):
-    """A 16×16×1 linear conv stack (no bias, no activation) with a 40-class softmax head."""
-    import keras
-
-    keras.utils.set_random_seed(3)
-    inp = keras.Input((16, 16, 1), name="image")
-    x = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="c1")(inp)
-    x = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="c2")(x)
-    out = keras.layers.Dense(40, activation="softmax", name="head")(keras.layers.Flatten()(x))
-    keras.Model(inp, out, name="linear40").save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, user_models):
-    root = tmp_path_factory.mktemp("pages-on-uploads")
-    reg = ModelRegistry(device="cpu")
-    attach_store(reg, root / "store", max_models=6)
-    settings = Settings(cache_dir=root / "cache", device="cpu", store_dir=root / "store", max_upload_mb=5)
-    ctx = AppContext(registry=reg, settings=settings, arrays=ArrayStore(root / "cache" / "arrays"))
-    names = {kind: upload(reg, None, user_models[kind], samples=sample_zip(classes, 1, size, channels),
-                          title=f"My {kind}")
-             for kind, (classes, size, channels) in KINDS.items()}
-    x = np.random.default_rng(0).integers(0, 256, (3, 16, 16, 1)).astype(np.float32)  # 0-255 inputs, no labels
-    names["linear"] = upload(reg, None, linear_stack(root / "linear40.keras"), samples=sample_npz(x),
-                             samples_name="x.npz", title="My linear")
-    return ctx, names
+    return uploaded_context(tmp_path_factory.mktemp("pages-on-uploads"), user_models)
 
 
 def relevance_args(name, image=0, target="predicted", channel="sum", upload=None):
