@@ -190,17 +190,10 @@ class ModelEntry:
         targets = np.broadcast_to(np.asarray(targets, np.int32), (len(x),))
         model = self.score_model(softmax)
 
-        def build():
-            def fn(images, classes):
-                with tf.GradientTape() as tape:
-                    tape.watch(images)
-                    scores = model(images, training=False)
-                    picked = tf.gather(scores, classes, axis=1, batch_dims=1)
-                return scores, tape.gradient(picked, images)
-            return fn
+        from xai_core.heads import class_gradient
 
         sig = [tf.TensorSpec((None, *self.input_shape), tf.float32), tf.TensorSpec((None,), tf.int32)]
-        fn = self.compiled(("gradients", bool(softmax)), build, signature=sig)
+        fn = self.compiled(("gradients", bool(softmax)), lambda: class_gradient(model), signature=sig)
         scores, grads = fn(tf.convert_to_tensor(x), tf.convert_to_tensor(targets))
         return scores.numpy(), grads.numpy()
 

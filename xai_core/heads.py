@@ -94,3 +94,21 @@ def logits_model(graph: FlatGraph, head: Head | None = None):
     twin.build(node.inputs[0].shape)
     twin.set_weights(layer.get_weights())
     return keras.Model(graph.inputs, twin(node.inputs[0]), name=f"{graph.model.name}_logits")
+
+
+def class_gradient(model):
+    """``(x, targets) -> (scores (N, K), d scores[n, targets[n]] / d x[n])`` for ``model``, uncompiled.
+
+    One tape over the whole batch; callers wrap it in a ``tf.function`` with their own signature and
+    cache (the model registry per entry, the attribution methods per model).
+    """
+    import tensorflow as tf
+
+    def fn(x, targets):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            scores = model(x, training=False)
+            picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+        return scores, tape.gradient(picked, x)
+
+    return fn

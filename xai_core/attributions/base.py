@@ -74,15 +74,11 @@ def gradient_fn(model):
     """Compiled ``(x, targets) -> (scores (N, K), d score[target] / dx (N, H, W, C))``."""
     import tensorflow as tf
 
-    def build():
-        def fn(x, t):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                scores = model(x, training=False)
-                picked = tf.gather(scores, t, axis=1, batch_dims=1)
-            return scores, tape.gradient(picked, x)
+    from ..heads import class_gradient
 
-        return tf.function(fn, input_signature=_signature(model, tf.TensorSpec((None,), tf.int32)),
+    def build():
+        return tf.function(class_gradient(model),
+                           input_signature=_signature(model, tf.TensorSpec((None,), tf.int32)),
                            reduce_retracing=True)
 
     return cached_for(model, "gradient", build)
